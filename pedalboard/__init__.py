@@ -1,0 +1,1 @@
+"""A networked guitar-effects pedal."""
