@@ -31,30 +31,30 @@ def pluck(
 ) -> np.ndarray:
     """A plucked string at ``frequency_hz``, peak-normalised to 1.0 (float64).
 
-    The loop delay is fractional (a first-order allpass would be exact; linear
-    interpolation inside the averaging filter is close enough for a test tone
-    and keeps the pitch within a fraction of a cent of ``frequency_hz``).
+    The loop delay is fractional (linear interpolation inside the averaging
+    filter), so the pitch is within a fraction of a cent of ``frequency_hz``.
     """
     frames = int(round(duration_s * sample_rate))
-    period = sample_rate / frequency_hz - 0.5  # the two-tap average adds half a sample
-    delay = int(np.floor(period))
-    fraction = period - delay
+    # Loop filter: a two-tap average (the string's losses, 0.5 sample of delay)
+    # convolved with linear interpolation (fractional tuning): taps at D, D+1,
+    # D+2 with total delay D + 0.5 + f = one period.
+    period = sample_rate / frequency_hz
+    delay = int(np.floor(period - 0.5))
+    fraction = period - 0.5 - delay
     rng = np.random.default_rng(seed)
     excitation = np.zeros(frames)
     burst = min(delay, frames)
     noise = rng.uniform(-1.0, 1.0, burst)
-    # A brighter pick keeps more high frequencies in the burst.
-    noise = lfilter([brightness, 1.0 - brightness], [1.0], noise)
+    # A darker pick takes high frequencies out of the burst.
+    noise = lfilter([1.0 - 0.5 * brightness], [1.0, -0.5 * (1.0 - brightness)], noise)
     excitation[:burst] = noise - noise.mean()
     loss = 10.0 ** (-3.0 / (decay_s * frequency_hz))  # -60 dB after decay_s
-    a = np.zeros(delay + 2)
+    a = np.zeros(delay + 3)
     a[0] = 1.0
-    a[delay] -= loss * (1.0 - fraction)
-    a[delay + 1] -= loss * fraction
+    a[delay] -= loss * 0.5 * (1.0 - fraction)
+    a[delay + 1] -= loss * 0.5
+    a[delay + 2] -= loss * 0.5 * fraction
     y = lfilter([1.0], a, excitation)
-    # The loop above is y[n] = x[n] + loss*((1-f) y[n-D] + f y[n-D-1]); smooth
-    # with a two-tap average outside the loop for the string's tone.
-    y = lfilter([0.5, 0.5], [1.0], y)
     peak = np.max(np.abs(y))
     return y / peak if peak > 0 else y
 
