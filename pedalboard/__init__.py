@@ -28,7 +28,7 @@ _os.environ.setdefault("NUMBA_CACHE_DIR", _os.path.join(_user_cache_dir("netpeda
 
 __version__ = "0.1.0"
 
-__all__ = ["Chain", "Effect", "Parallel", "load_preset", "__version__"]
+__all__ = ["Chain", "Effect", "Parallel", "__version__", "load_preset"]
 
 
 def __getattr__(name: str):  # lazy: `pedal ctl` must not pay for numba

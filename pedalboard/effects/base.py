@@ -244,6 +244,10 @@ class Effect:
     def _on_param_change(self, name: str) -> None:
         """Hook for parameters that need more than ``_configure`` (rare)."""
 
+    def set_tempo(self, bpm: float) -> None:
+        """The pedal's tempo changed (tap tempo, MIDI clock). Effects with a
+        ``sync`` parameter derive their times and rates from it."""
+
     # ------------------------------------------------------------ lifecycle
     def prepare(self, sample_rate: float, channels: int, max_block: int = MAX_BLOCK) -> None:
         """Allocate state for a sample rate, channel count and largest block.
@@ -343,6 +347,18 @@ class Effect:
     def from_params(cls, params: Mapping[str, Any]) -> Effect:
         """Build an instance from a preset's parameter mapping."""
         return cls(**dict(params))
+
+    @classmethod
+    def check_params(cls, params: Mapping[str, Any]) -> None:
+        """Validate a preset's parameter mapping without building the effect
+        (fast: no DSP state). Effects whose parameters are dynamic override it."""
+        specs = {p.name: p for p in cls.PARAMS}
+        for key, value in params.items():
+            spec = specs.get(key)
+            if spec is None:
+                known = ", ".join(specs) or "none"
+                raise ParameterError(f"{cls.name}: no parameter {key!r} (parameters: {known})")
+            spec.validate(value, owner=cls.name)
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Effect:
