@@ -207,7 +207,9 @@ class Slot:
             elif self._tail_left > 0.0:
                 self._ring_out(block)
             return
-        step = (target - self._fade) / max(1.0, BYPASS_FADE_MS * 1e-3 * self._sample_rate)
+        # A linear fade at a fixed rate: BYPASS_FADE_MS from fully in to fully out.
+        rate = 1.0 / max(1.0, BYPASS_FADE_MS * 1e-3 * self._sample_rate)
+        step = rate if target > self._fade else -rate
         tails = self.tails_kept
         dry = self._dry[:, :frames]
         dry[:] = block

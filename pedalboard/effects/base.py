@@ -292,12 +292,16 @@ class Effect:
         """Process a whole array (1-D mono, or ``(channels, frames)``) and
         return a new float32 array of the same shape. Like Spotify's
         pedalboard, state is reset first unless ``reset=False``."""
+        from pedalboard.effects.dsp import sanitize
+
         block, was_1d = as_block(audio)
         self.prepare(sample_rate, block.shape[0], MAX_BLOCK)
         if reset:
             self.reset()
         for start in range(0, block.shape[1], MAX_BLOCK):
-            self.process_inplace(block[:, start : start + MAX_BLOCK])
+            piece = block[:, start : start + MAX_BLOCK]
+            sanitize(piece)  # NaN, inf and absurd levels never reach the state
+            self.process_inplace(piece)
         return block[0] if was_1d else block
 
     def __call__(self, audio: np.ndarray, sample_rate: float, *, reset: bool = True) -> np.ndarray:
