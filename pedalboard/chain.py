@@ -203,9 +203,16 @@ class Slot:
         frames = block.shape[1]
         if self._fade == target:
             if target == 1.0:
+                if self._dry_delay.line.shape[1]:
+                    # Keep the dry path's delay line current for the next fade.
+                    dry = self._dry[:, :frames]
+                    dry[:] = block
+                    self._dry_delay.process(dry)
                 self.processor.process_inplace(block)
             elif self._tail_left > 0.0:
                 self._ring_out(block)
+            else:
+                self._dry_delay.process(block)  # bypassed: latency stays constant
             return
         # A linear fade at a fixed rate: BYPASS_FADE_MS from fully in to fully out.
         rate = 1.0 / max(1.0, BYPASS_FADE_MS * 1e-3 * self._sample_rate)
