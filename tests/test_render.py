@@ -1,0 +1,120 @@
+"""`pedal render`: formats, rates, tails, atomic output and clear errors."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import soundfile as sf
+
+from pedalboard.presets import build_chain, parse_preset
+from pedalboard.signals import guitar_riff
+
+SR = 48000
+GAIN_PRESET = {"name": "Quiet", "chain": [{"effect": "gain", "params": {"gain_db": -6.0}}]}
+
+
+def pedal(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "pedalboard", *args], capture_output=True,
+                          text=True, cwd=cwd, timeout=300)
+
+
+@pytest.fixture
+def preset_file(tmp_path: Path) -> Path:
+    path = tmp_path / "quiet.json"
+    path.write_text(json.dumps(GAIN_PRESET))
+    return path
+
+
+@pytest.fixture
+def guitar_wav(tmp_path: Path) -> Path:
+    path = tmp_path / "take.wav"
+    sf.write(str(path), 0.5 * guitar_riff(1.0, SR), SR, subtype="PCM_24")
+    return path
+
+
+def test_render_equals_the_chain(tmp_path: Path, guitar_wav: Path, preset_file: Path) -> None:
+    out = tmp_path / "out.wav"
+    result = pedal("render", str(guitar_wav), "-o", str(out), "--preset", str(preset_file), "-q")
+    assert result.returncode == 0, result.stderr
+    rendered, rate = sf.read(str(out), dtype="float32")
+    source, _ = sf.read(str(guitar_wav), dtype="float32")
+    expected = build_chain(parse_preset(GAIN_PRESET)).process(source, SR)
+    assert rate == SR and sf.info(str(out)).subtype == "PCM_24"
+    np.testing.assert_allclose(rendered, expected, atol=2.0 ** -22)
+
+
+def test_batch_stereo_flac_and_resampling(tmp_path: Path, preset_file: Path) -> None:
+    stereo = np.stack([guitar_riff(0.5, 44100), guitar_riff(0.5, 44100, seed=3)], axis=1) * 0.4
+    sources = []
+    for name in ("a.flac", "b.aiff"):
+        sources.append(tmp_path / name)
+        sf.write(str(sources[-1]), stereo, 44100)
+    out_dir = tmp_path / "out"
+    out_dir.mkdir()
+    result = pedal("render", *map(str, sources), "--out-dir", str(out_dir), "--preset",
+                   str(preset_file), "--sample-rate", "48000", "-q")
+    assert result.returncode == 0, result.stderr
+    for source in sources:
+        info = sf.info(str(out_dir / source.name))
+        assert (info.samplerate, info.channels) == (48000, 2)
+        assert info.frames == pytest.approx(0.5 * 48000, abs=2)
+        audio, _ = sf.read(str(out_dir / source.name))
+        # -6 dB of a 0.4-peak signal, resampled: peak about 0.2
+        assert np.max(np.abs(audio)) == pytest.approx(0.4 * 10 ** (-6 / 20), rel=0.05)
+
+
+def test_delay_tail_is_rendered_to_silence(tmp_path: Path, guitar_wav: Path) -> None:
+    preset = tmp_path / "echo.json"
+    preset.write_text(json.dumps({"name": "Echo", "chain": [
+        {"effect": "delay", "params": {"delay_seconds": 0.25, "feedback": 0.5, "mix": 0.5}}]}))
+    out = tmp_path / "echo.wav"
+    assert pedal("render", str(guitar_wav), "-o", str(out), "-p", str(preset), "-q").returncode == 0
+    longer = sf.info(str(out)).frames - sf.info(str(guitar_wav)).frames
+    assert longer > 0.5 * SR, "the repeats after the last note should be rendered"
+    tail, _ = sf.read(str(out), start=-SR // 20)
+    assert np.max(np.abs(tail)) < 10 ** (-80 / 20)
+    none = tmp_path / "cut.wav"
+    assert pedal("render", str(guitar_wav), "-o", str(none), "-p", str(preset), "--tail",
+                 "none", "-q").returncode == 0
+    assert sf.info(str(none)).frames == sf.info(str(guitar_wav)).frames
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["missing.wav", "-o", "x.wav", "-p", "clean"], "input file not found: missing.wav"),
+        (["take.wav", "-o", "x.wav", "-p", "no-such-preset"], "unknown preset 'no-such-preset'"),
+        (["take.wav", "-o", "x.wav", "-p", "quiet.json", "--set", "gain.gain_db=99"],
+         "gain_db = 99.0 is not allowed: [-60, 24] dB"),
+        (["take.wav", "-o", "x.wav", "-p", "quiet.json", "--set", "nope.x=1"], "no effect slot 'nope'"),
+        (["take.wav", "-o", "x.xyz", "-p", "quiet.json"], "unknown audio format '.xyz'"),
+        (["take.wav", "-o", "take.wav", "-p", "quiet.json"], "refusing to overwrite the input"),
+        (["notaudio.wav", "-o", "x.wav", "-p", "quiet.json"], "cannot read audio from notaudio.wav"),
+        (["take.wav", "-p", "quiet.json"], "give either -o OUTPUT"),
+    ],
+)
+def test_bad_input_gives_one_clear_line(tmp_path: Path, guitar_wav: Path, preset_file: Path,
+                                        args: list[str], message: str) -> None:
+    (tmp_path / "notaudio.wav").write_text("this is not audio")
+    before = guitar_wav.read_bytes()
+    result = pedal("render", *args, "-q", cwd=tmp_path)
+    assert result.returncode != 0
+    assert message in result.stderr
+    assert "Traceback" not in result.stderr + result.stdout
+    assert len(result.stderr.strip().splitlines()) <= 2
+    assert guitar_wav.read_bytes() == before, "the input must never change"
+    assert not (tmp_path / "x.wav").exists()
+    assert not list(tmp_path.glob(".*.part")), "no temporary file may be left behind"
+
+
+def test_demo_renders_the_bundled_clip(tmp_path: Path) -> None:
+    result = pedal("demo", "--preset", "clean", "-o", str(tmp_path / "demo.wav"))
+    assert result.returncode == 0, result.stderr
+    assert "demo.wav" in result.stdout
+    audio, rate = sf.read(str(tmp_path / "demo.wav"))
+    assert rate == 48000 and audio.shape[0] > 10 * rate and np.max(np.abs(audio)) > 0.05
