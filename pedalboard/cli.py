@@ -66,7 +66,7 @@ app = typer.Typer(
 def _console() -> Any:
     from rich.console import Console
 
-    return Console(stderr=True)
+    return Console(stderr=True, soft_wrap=True)
 
 
 @app.command()

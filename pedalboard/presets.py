@@ -30,6 +30,8 @@ from pydantic import (
     ConfigDict,
     Discriminator,
     Field,
+    StrictBool,
+    StrictStr,
     Tag,
     ValidationError,
     model_validator,
@@ -40,7 +42,8 @@ from pedalboard.errors import PedalError, PresetError
 ID_PATTERN = r"^[a-z0-9][a-z0-9_-]{0,31}$"
 MAX_SLOTS = 32
 MAX_PARAMS = 64
-ParamValue = Annotated[bool | float | str, Field(union_mode="left_to_right")]
+# Smart union: JSON true stays a bool, 1 and 1.0 are numbers, "x" is text.
+ParamValue = StrictBool | float | StrictStr
 
 
 class _Model(BaseModel):
