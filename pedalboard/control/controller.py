@@ -1,0 +1,328 @@
+"""The controller: the single owner of the pedal's live state.
+
+Footswitches, MIDI, ``pedal ctl`` and every phone (through the web server)
+change the pedal only through :meth:`Controller.handle`, which
+
+1. validates the command completely (protocol types, then slot, parameter,
+   range, preset, bank) *before* anything changes, so a bad command leaves
+   state, revision and sound untouched;
+2. applies it to the live state and increments ``revision``;
+3. tells the engine (its methods only queue a message for the audio thread,
+   so nothing here can block the audio);
+4. queues the change for the store and, for clients that get a reply, waits
+   until it is committed (an ack means the change survives a power cut);
+5. broadcasts an event to every listener (socket clients, LEDs, MIDI out).
+
+A lock serialises commands from all threads; it is never taken by the audio
+thread. Live edits (``dirty``) are changes to the current preset not yet
+saved into the library; they survive a restart like everything else.
+"""
+
+from __future__ import annotations
+
+import copy
+import logging
+import secrets
+import threading
+import time
+from collections.abc import Callable
+from typing import Any
+
+from pedalboard.control.library import Library
+from pedalboard.control.store import Store
+from pedalboard.device.gestures import TapTempo
+from pedalboard.errors import PedalError
+from pedalboard.presets import ParallelSpec, Preset, Snapshot, SlotSpec, build_chain, walk
+from pedalboard.protocol import (
+    COMMANDS,
+    Command,
+    ProtocolError,
+    ack,
+    error_reply,
+    event,
+    parse_command,
+)
+
+log = logging.getLogger(__name__)
+Listener = Callable[[dict[str, Any]], None]
+#: Sources whose commands get a reply: those wait until the change is committed.
+REPLYING_SOURCES = ("ctl", "api")
+DEFAULT_TEMPO_BPM = 120.0
+
+
+class CommandError(PedalError):
+    """A command that is well-formed but cannot be applied (unknown slot, ...)."""
+
+    def __init__(self, message: str, code: str = "bad_request") -> None:
+        super().__init__(message)
+        self.code = code
+
+
+def not_found(message: str) -> CommandError:
+    return CommandError(message, "not_found")
+
+
+class Controller:
+    """See the module docstring. ``engine`` follows the ``Engine`` interface."""
+
+    def __init__(self, store: Store, engine: Any, *, actions: dict[str, dict[str, str]] | None = None,
+                 clock: Callable[[], float] = time.monotonic) -> None:
+        self.store = store
+        self.engine = engine
+        self.actions = actions or {}
+        self.clock = clock
+        self.pair_code = f"{secrets.randbelow(10**6):06d}"
+        self.library = Library(store)
+        self.lock = threading.RLock()
+        self._listeners: list[Listener] = []
+        self._tap = TapTempo(clock=clock)
+        self._started = clock()
+        self._ticket = 0
+        self.revision = 0
+        self.preset_id = ""
+        self.bank: str | None = None
+        self.live: Preset = Preset(name="empty")
+        self.dirty = False
+        self.snapshot: int | None = None
+        self.tempo_bpm = DEFAULT_TEMPO_BPM
+        self.tuner_on = False
+        self.chain: Any = None  # the chain handed to the engine: read its specs, never mutate it
+        self.midi_learn: tuple[str, str] | None = None
+        from pedalboard.control.commands import Commands
+
+        self._commands = Commands(self)
+
+    # ------------------------------------------------------------ start-up
+    def start(self, preset: str | None = None) -> None:
+        """Load library and live state from the store and give the engine its chain."""
+        with self.lock:
+            self.library.load()
+            live = self.store.get("live") or {}
+            self.revision = int(live.get("revision", 0))
+            self.tempo_bpm = float(live.get("tempo_bpm", DEFAULT_TEMPO_BPM))
+            self.bank = live.get("bank") if self.library.has_list(live.get("bank")) else None
+            restored = None
+            if preset is None and live.get("preset") in self.library.presets and live.get("data"):
+                try:
+                    restored = Preset.model_validate(live["data"])
+                except ValueError:
+                    log.warning("stored live edits do not validate; loading the stored preset")
+            if restored is not None:
+                self.preset_id = live["preset"]
+                self.live = restored
+                self.dirty = bool(live.get("dirty"))
+                self.snapshot = live.get("snapshot")
+            else:
+                wanted = preset if preset is not None else live.get("preset")
+                if wanted not in self.library.presets:
+                    if preset is not None:
+                        raise not_found(self._unknown_preset(preset))
+                    wanted = next(iter(self.library.presets))
+                self.preset_id = wanted
+                self.live = self.library.presets[wanted].model_copy(deep=True)
+                self.dirty = False
+                self.snapshot = None
+            self._load_chain(spillover=False)
+            self.engine.set_tempo(self.tempo_bpm)
+            self._persist_live()
+
+    # ------------------------------------------------------------ listeners
+    def add_listener(self, listener: Listener) -> None:
+        """``listener(message)`` for every event (and meters/tuner messages);
+        it runs under the controller's lock, so it must only queue."""
+        with self.lock:
+            self._listeners.append(listener)
+
+    def remove_listener(self, listener: Listener) -> None:
+        with self.lock:
+            if listener in self._listeners:
+                self._listeners.remove(listener)
+
+    def broadcast(self, message: dict[str, Any]) -> None:
+        for listener in list(self._listeners):
+            try:
+                listener(message)
+            except Exception:  # a broken listener must not break the pedal
+                log.exception("event listener failed")
+
+    def emit(self, name: str, data: dict[str, Any], source: str) -> None:
+        self.broadcast(event(name, self.revision, source, data))
+
+    def engine_event(self, name: str, data: dict[str, Any]) -> None:
+        """The engine's ``on_event``: audio lost or restored (from its housekeeping thread)."""
+        message = str(data.get("message", "")) if isinstance(data, dict) else ""
+        with self.lock:
+            self.emit("engine", {"status": name, "message": message}, "engine")
+
+    # ------------------------------------------------------------ commands
+    def handle(self, command: Command | dict[str, Any], source: str = "api") -> dict[str, Any]:
+        """Apply one command from any thread; returns the reply message."""
+        request_id = command.get("id") if isinstance(command, dict) else command.id
+        try:
+            if isinstance(command, dict):
+                command = parse_command(command)
+            with self.lock:
+                before = self._ticket
+                result = self._commands.run(command, source)
+                ticket = self._ticket
+                revision = self.revision
+        except ProtocolError as error:
+            return error_reply(error.request_id, error.code, str(error))
+        except CommandError as error:
+            return error_reply(request_id, error.code, str(error))
+        except PedalError as error:
+            return error_reply(request_id, "bad_request", str(error))
+        except Exception as error:
+            log.exception("command %r failed", getattr(command, "cmd", command))
+            return error_reply(request_id, "internal", f"internal error: {type(error).__name__}: {error}")
+        if ticket != before and source in REPLYING_SOURCES and not self.store.wait(ticket):
+            return error_reply(request_id, "internal",
+                               f"the change is live but not saved: {self.store.error or 'disk too slow'}")
+        if isinstance(result, dict) and result.get("type") == "state":
+            return {**result, "id": request_id}
+        return ack(request_id, revision, result)
+
+    def call(self, cmd: str, source: str = "api", **args: Any) -> dict[str, Any]:
+        """Convenience: ``controller.call("toggle", slot="drive")``."""
+        return self.handle({"v": 1, "id": None, "cmd": cmd, "args": args}, source)
+
+    # ------------------------------------------------------------ state
+    def state(self) -> dict[str, Any]:
+        """The protocol's state object."""
+        status = self._engine_status()
+        return {
+            "revision": self.revision,
+            "preset": self.preset_id,
+            "preset_name": self.live.name,
+            "bank": self.bank,
+            "chain": [self._node_state(node) for node in self.live.chain],
+            "snapshot": self.snapshot,
+            "snapshots": [snap.name for snap in self.live.snapshots],
+            "tempo_bpm": self.tempo_bpm,
+            "tuner": self.tuner_on,
+            "dirty": self.dirty,
+            "sample_rate": int(status.get("sample_rate", 0)),
+            "block_size": int(status.get("block_size", 0)),
+            "latency_samples": int(status.get("latency_samples", 0)),
+            "presets": [{"id": pid, "name": self.library.presets[pid].name}
+                        for pid in self.preset_order()],
+        }
+
+    def state_message(self) -> dict[str, Any]:
+        with self.lock:
+            return {"v": 1, "type": "state", "revision": self.revision, "state": self.state()}
+
+    def _node_state(self, node: Any) -> dict[str, Any]:
+        if isinstance(node, ParallelSpec):
+            return {"id": node.id, "parallel": [[self._node_state(n) for n in branch]
+                                                for branch in node.parallel],
+                    "mix": node.mix, "bypass": node.bypass}
+        params = {name: spec.default for name, spec in self.effect_of(node.id).param_map.items()}
+        params.update(node.params)
+        return {"id": node.id, "effect": node.effect, "params": params, "bypass": node.bypass}
+
+    def _engine_status(self) -> dict[str, Any]:
+        try:
+            return dict(self.engine.status())
+        except Exception:
+            log.exception("engine status failed")
+            return {}
+
+    # ------------------------------------------------------------ helpers for commands
+    def changed(self) -> None:
+        """Record a state change: new revision, live state queued for the store."""
+        self.revision += 1
+        self._persist_live()
+
+    def _persist_live(self) -> None:
+        self._ticket = self.store.set("live", {
+            "revision": self.revision, "preset": self.preset_id, "bank": self.bank,
+            "data": self.live.model_dump(exclude_none=True), "dirty": self.dirty,
+            "snapshot": self.snapshot, "tempo_bpm": self.tempo_bpm,
+        })
+
+    def note_ticket(self, ticket: int) -> None:
+        self._ticket = max(self._ticket, ticket)
+
+    def preset_order(self) -> list[str]:
+        """Preset ids of the current bank or setlist (all presets without one)."""
+        return self.library.order(self.bank)
+
+    def slot_node(self, slot_id: str) -> SlotSpec | ParallelSpec:
+        for node in walk(self.live.chain):
+            if node.id == slot_id:
+                return node
+        known = ", ".join(n.id or "" for n in walk(self.live.chain)) or "none"
+        raise not_found(f"slot: no slot {slot_id!r} in preset {self.live.name!r} (slots: {known})")
+
+    def effect_of(self, slot_id: str) -> Any:
+        return self.chain.effect(slot_id)
+
+    def validate_param(self, slot_id: str, param: str, value: Any) -> Any:
+        """The checked value, or a CommandError naming slot, parameter and range."""
+        node = self.slot_node(slot_id)
+        if not isinstance(node, SlotSpec):
+            if param == "mix":
+                if isinstance(value, bool) or not isinstance(value, float | int) or not 0 <= value <= 1:
+                    raise CommandError(f"value: {slot_id}.mix = {value!r} is not allowed: [0, 1]")
+                return float(value)
+            raise not_found(f"param: parallel node {slot_id!r} has only 'mix'")
+        specs = self.effect_of(slot_id).param_map
+        spec = specs.get(param)
+        if spec is None:
+            raise not_found(f"param: {slot_id} ({node.effect}) has no parameter {param!r} "
+                            f"(parameters: {', '.join(specs)})")
+        try:
+            return spec.validate(value, owner=f"{slot_id} ({node.effect})")
+        except PedalError as error:
+            raise CommandError(f"value: {error}") from None
+
+    def load_live(self, preset: Preset, preset_id: str, *, spillover: bool = True) -> None:
+        """Make ``preset`` the live one and hand its chain to the engine."""
+        self.live = preset
+        self.preset_id = preset_id
+        self._load_chain(spillover=spillover)
+
+    def rebuild(self, data: dict[str, Any]) -> Preset:
+        """Validate edited live preset data and load its chain (click-free)."""
+        from pedalboard.presets import parse_preset
+
+        preset = parse_preset(data, source="live preset")
+        self.live = preset
+        self._load_chain(spillover=False)
+        return preset
+
+    def _load_chain(self, *, spillover: bool) -> None:
+        chain = build_chain(self.live)
+        chain.set_tempo(self.tempo_bpm)
+        self.engine.load_chain(chain, spillover=spillover and self.live.spillover)
+        self.chain = chain
+
+    def apply_snapshot(self, snapshot: Snapshot) -> None:
+        for key, value in snapshot.params.items():
+            slot_id, _, param = key.partition(".")
+            node = self.slot_node(slot_id)
+            if isinstance(node, SlotSpec):
+                node.params[param] = value
+        for slot_id, bypass in snapshot.bypass.items():
+            self.slot_node(slot_id).bypass = bypass
+        self.engine.apply_snapshot(snapshot)
+
+    def live_data(self) -> dict[str, Any]:
+        return copy.deepcopy(self.live.model_dump(exclude_none=True))
+
+    def tap(self) -> float | None:
+        return self._tap.tap()
+
+    def uptime_s(self) -> float:
+        return self.clock() - self._started
+
+    def _unknown_preset(self, preset_id: str) -> str:
+        known = ", ".join(self.library.presets) or "none"
+        return f"preset: no preset {preset_id!r} (presets: {known})"
+
+    unknown_preset = _unknown_preset
+
+    @staticmethod
+    def command_names() -> list[str]:
+        return sorted(COMMANDS)
