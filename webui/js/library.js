@@ -1,0 +1,136 @@
+// Presets and banks: switch presets, pick a bank, save as, import and export.
+
+import { api, download } from "./api.js";
+
+export class Library {
+  constructor(root, app) {
+    this.root = root;
+    this.app = app;
+    this.bankSelect = root.querySelector("#bank-select");
+    this.bankSelect.addEventListener("change", () => {
+      if (this.bankSelect.value) app.command("select_bank", { bank: this.bankSelect.value });
+    });
+    root.querySelector("#save-as").addEventListener("submit", (e) => this.saveAs(e));
+    root.querySelector("#export-preset").addEventListener("click", () => this.exportPreset());
+    root.querySelector("#export-library").addEventListener("click", () => this.exportLibrary());
+    root.querySelector("#import-file").addEventListener("change", (e) => this.importFile(e));
+  }
+
+  // The presets of the current bank, in footswitch order.
+  renderBank(state) {
+    const list = this.root.querySelector("#preset-list");
+    list.replaceChildren(...state.presets.map((preset, index) => {
+      const item = document.createElement("li");
+      const button = document.createElement("button");
+      button.type = "button";
+      button.className = "preset";
+      button.textContent = `${index + 1}. ${preset.name}`;
+      button.setAttribute("aria-current", String(preset.id === state.preset));
+      button.addEventListener("click", () => this.app.command("select_preset", { preset: preset.id }));
+      item.append(button);
+      return item;
+    }));
+    if (this.bankSelect.options.length && state.bank) this.bankSelect.value = state.bank;
+  }
+
+  async refresh() {
+    try {
+      const [banks, presets] = await Promise.all([
+        this.app.conn.request("list_banks"), this.app.conn.request("list_presets")]);
+      this.renderBanks(banks.banks || []);
+      this.renderLibrary(presets.presets || []);
+    } catch (error) {
+      this.app.problem(error);
+    }
+  }
+
+  renderBanks(banks) {
+    const current = this.app.state ? this.app.state.bank : null;
+    this.bankSelect.replaceChildren(new Option("All presets", ""),
+      ...banks.map((bank) => new Option(bank.name, bank.id)));
+    this.bankSelect.value = current || "";
+  }
+
+  renderLibrary(presets) {
+    const list = this.root.querySelector("#library-list");
+    list.replaceChildren(...presets.map((preset) => {
+      const item = document.createElement("li");
+      const name = document.createElement("span");
+      name.textContent = preset.name;
+      const load = document.createElement("button");
+      load.type = "button";
+      load.textContent = "Load";
+      load.setAttribute("aria-label", `Load ${preset.name}`);
+      load.addEventListener("click", () => this.app.command("select_preset", { preset: preset.id }));
+      const remove = document.createElement("button");
+      remove.type = "button";
+      remove.textContent = "Delete";
+      remove.setAttribute("aria-label", `Delete ${preset.name}`);
+      remove.addEventListener("click", () => {
+        if (confirm(`Delete preset ${preset.name}?`)) this.app.command("delete_preset", { id: preset.id });
+      });
+      item.append(name, load, remove);
+      return item;
+    }));
+  }
+
+  async saveAs(event) {
+    event.preventDefault();
+    const input = this.root.querySelector("#save-as-name");
+    const state = this.app.state;
+    const preset = {
+      name: input.value.trim().slice(0, 64),
+      chain: state.chain.map(stripNode),
+      tempo_bpm: state.tempo_bpm,
+    };
+    try {
+      const result = await this.app.conn.request("save_preset", { preset });
+      input.value = "";
+      await this.app.conn.request("select_preset", { preset: result.id });
+    } catch (error) {
+      this.app.problem(error);
+    }
+  }
+
+  async exportPreset() {
+    try {
+      const preset = await api("GET", `/presets/${encodeURIComponent(this.app.state.preset)}`);
+      download(`${this.app.state.preset}.json`, preset);
+    } catch (error) {
+      this.app.problem(error);
+    }
+  }
+
+  async exportLibrary() {
+    try {
+      download("pedal-library.json", await api("GET", "/library"));
+    } catch (error) {
+      this.app.problem(error);
+    }
+  }
+
+  async importFile(event) {
+    const file = event.target.files[0];
+    event.target.value = "";
+    if (!file) return;
+    try {
+      const data = JSON.parse(await file.text());
+      if (data && Array.isArray(data.presets)) {
+        await api("POST", "/library", { library: data, replace: false });
+      } else {
+        await api("POST", "/presets", data);
+      }
+      this.refresh();
+    } catch (error) {
+      this.app.problem(error instanceof SyntaxError ? new Error(`${file.name}: not JSON`) : error);
+    }
+  }
+}
+
+// A live chain node back to preset JSON (what save_preset takes).
+function stripNode(node) {
+  if (node.parallel) {
+    return { id: node.id, parallel: node.parallel.map((b) => b.map(stripNode)), mix: node.mix, bypass: node.bypass };
+  }
+  return { id: node.id, effect: node.effect, params: { ...node.params }, bypass: node.bypass };
+}

@@ -1,0 +1,137 @@
+// Setup: tempo and tap, footswitch mapping (with buttons that press them),
+// MIDI mappings, paired devices.
+
+import { api } from "./api.js";
+
+const DEFAULT_SWITCHES = ["fs1", "fs2", "fs3", "fs4"];
+
+export class Setup {
+  constructor(root, app) {
+    this.root = root;
+    this.app = app;
+    this.tempo = root.querySelector("#tempo");
+    root.querySelector("#tempo-form").addEventListener("submit", (e) => {
+      e.preventDefault();
+      const bpm = Number(this.tempo.value);
+      if (bpm >= 20 && bpm <= 300) app.command("set_tempo", { bpm });
+      else app.problem(new Error("Tempo: 20 to 300 BPM"));
+    });
+    root.querySelector("#tap").addEventListener("click", () => app.command("tap"));
+    root.querySelector("#show-pair-code").addEventListener("click", () => this.showPairCode());
+    root.querySelector("#logout").addEventListener("click", () => this.logout());
+  }
+
+  setTempo(bpm) {
+    if (document.activeElement !== this.tempo && bpm) this.tempo.value = Number(bpm).toFixed(1);
+  }
+
+  refresh() {
+    this.footswitches();
+    this.midiMaps();
+    this.devices();
+  }
+
+  async footswitches() {
+    const list = this.root.querySelector("#footswitches");
+    let switches = DEFAULT_SWITCHES.map((name) => ({ name }));
+    try {
+      const result = await api("GET", "/footswitches");
+      if (result && Array.isArray(result.footswitches)) switches = result.footswitches;
+    } catch {
+      // Older controllers do not list their mapping; the buttons still press.
+    }
+    list.replaceChildren(...switches.map((fs) => {
+      const item = document.createElement("li");
+      const name = document.createElement("strong");
+      name.textContent = fs.name;
+      const actions = document.createElement("span");
+      actions.className = "note";
+      actions.textContent = [fs.press && `press: ${fs.press}`, fs.long && `hold: ${fs.long}`]
+        .filter(Boolean).join(" · ");
+      const press = document.createElement("button");
+      press.type = "button";
+      press.className = "primary";
+      press.textContent = "Press";
+      press.setAttribute("aria-label", `Press footswitch ${fs.name}`);
+      press.addEventListener("click", () => this.app.command("press", { switch: fs.name, long: false }));
+      const hold = document.createElement("button");
+      hold.type = "button";
+      hold.textContent = "Hold";
+      hold.setAttribute("aria-label", `Long-press footswitch ${fs.name}`);
+      hold.addEventListener("click", () => this.app.command("press", { switch: fs.name, long: true }));
+      item.append(name, actions, press, hold);
+      return item;
+    }));
+  }
+
+  async midiMaps() {
+    const list = this.root.querySelector("#midi-maps");
+    try {
+      const result = await this.app.conn.request("list_midi_maps");
+      const maps = result.maps || [];
+      if (!maps.length) {
+        const empty = document.createElement("li");
+        empty.textContent = "No mappings. Use the MIDI button next to a control, then move a knob on your controller.";
+        list.replaceChildren(empty);
+        return;
+      }
+      list.replaceChildren(...maps.map((map) => {
+        const item = document.createElement("li");
+        const text = document.createElement("span");
+        text.textContent = `CC ${map.cc}${map.channel ? ` (ch ${map.channel})` : ""} → ${map.slot}.${map.param}`;
+        const remove = document.createElement("button");
+        remove.type = "button";
+        remove.textContent = "Unmap";
+        remove.setAttribute("aria-label", `Remove the mapping of CC ${map.cc}`);
+        const args = map.channel ? { cc: map.cc, channel: map.channel } : { cc: map.cc };
+        remove.addEventListener("click", () => this.app.command("midi_unmap", args).then(() => this.midiMaps()));
+        item.append(text, remove);
+        return item;
+      }));
+    } catch (error) {
+      this.app.problem(error);
+    }
+  }
+
+  async devices() {
+    const list = this.root.querySelector("#devices");
+    try {
+      const tokens = await api("GET", "/tokens");
+      list.replaceChildren(...tokens.map((token) => {
+        const item = document.createElement("li");
+        const text = document.createElement("span");
+        const when = new Date(token.last_used * 1000).toLocaleString();
+        text.textContent = `${shortAgent(token.label)} — last used ${when}`;
+        const revoke = document.createElement("button");
+        revoke.type = "button";
+        revoke.textContent = "Revoke";
+        revoke.setAttribute("aria-label", `Revoke ${shortAgent(token.label)}`);
+        revoke.addEventListener("click", () => api("DELETE", `/tokens/${token.id}`)
+          .then(() => this.devices()).catch((e) => this.app.problem(e)));
+        item.append(text, revoke);
+        return item;
+      }));
+    } catch (error) {
+      this.app.problem(error);
+    }
+  }
+
+  async showPairCode() {
+    try {
+      const result = await api("GET", "/pair-code");
+      this.root.querySelector("#pair-code-show").textContent = result.code;
+    } catch (error) {
+      this.app.problem(error);
+    }
+  }
+
+  async logout() {
+    try { await api("POST", "/logout"); } catch { /* the cookie is cleared either way */ }
+    location.reload();
+  }
+}
+
+function shortAgent(agent) {
+  const match = /(iPhone|iPad|Android|Windows|Macintosh|Linux|HeadlessChrome|Chrome|Firefox|Safari)/.exec(agent || "");
+  return match ? match[1] : (agent || "device").slice(0, 30);
+}
