@@ -64,6 +64,7 @@ _MAX_COEFS = 8
 _TONE_MIN_HZ = 500.0
 _TONE_MAX_HZ = 20000.0
 _ADAA_EPS = 1e-5
+_LOG2 = math.log(2.0)
 
 
 # ---------------------------------------------------------- half-band design
@@ -184,11 +185,12 @@ def _shape(u: float, shape: int, t: float, p: float, n: float) -> float:
 
 @jit
 def _antiderivative(u: float, shape: int, t: float, p: float, n: float) -> float:
-    if shape == SHAPE_SOFT:
-        return math.sqrt(1.0 + u * u)
-    if shape == SHAPE_TANH:  # log(cosh(u)) + log(2), overflow-free
+    # Every antiderivative is 0 at 0, so the zeroed state (x = 0, F = 0) is consistent.
+    if shape == SHAPE_SOFT:  # sqrt(1 + u^2) - 1, without cancellation
+        return u * u / (math.sqrt(1.0 + u * u) + 1.0)
+    if shape == SHAPE_TANH:  # log(cosh(u)), overflow-free
         a = abs(u)
-        return a + math.log1p(math.exp(-2.0 * a))
+        return a + math.log1p(math.exp(-2.0 * a)) - _LOG2
     if u > t:
         v = u - t
         return 0.5 * v * v if v <= p else 0.5 * p * p + p * (v - p)
