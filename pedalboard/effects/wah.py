@@ -29,13 +29,18 @@ from __future__ import annotations
 
 import math
 
+import numba
 import numpy as np
 
 from pedalboard.effects.base import Effect, Param
-from pedalboard.effects.dsp import DENORMAL_FLOOR, jit
+from pedalboard.effects.dsp import DENORMAL_FLOOR
 from pedalboard.effects.registry import register
 
 MODES = ("manual", "auto")
+
+#: Fused multiply-adds and reassociation in the filter loop, but no
+#: "no NaN/inf" assumptions (see pedalboard.effects.modulation).
+kernel = numba.njit(cache=True, nogil=True, fastmath={"contract", "reassoc", "nsz", "arcp"})
 
 
 def wah_frequency_hz(position: float, low_hz: float, high_hz: float) -> float:
@@ -49,7 +54,7 @@ def sensitivity_gain(sensitivity: float) -> float:
     return 10.0 ** ((60.0 * sensitivity - 20.0) / 20.0)
 
 
-@jit
+@kernel
 def wah_kernel(
     block: np.ndarray,
     state: np.ndarray,
