@@ -41,6 +41,9 @@ LIMITER_LOOKAHEAD_S = 0.002
 GATE_FLOOR_DB = -200.0
 
 _DB_PER_NEPER = 20.0 / math.log(10.0)  # 20 log10(x) = _DB_PER_NEPER * ln(x)
+_LOG2_10_OVER_20 = math.log2(10.0) / 20.0
+_LN2 = math.log(2.0)
+_POWERS_OF_TWO = 2.0 ** np.arange(-1000.0, 201.0)  # 2**n for n in -1000..200
 
 # Detector state slots shared by the gate and compressor kernels.
 _CUR, _PREV, _COUNT, _LAST_ENV, _LAST_TARGET, _GAIN = 0, 1, 2, 3, 4, 5
@@ -53,21 +56,21 @@ def coefficient(time_ms: float, sample_rate: float) -> float:
 
 
 @jit
-def _held_peak(block: np.ndarray, i: int, state: np.ndarray, hold: int) -> float:
-    """Advance the held-peak detector by sample ``i`` and return its level."""
-    peak = 0.0
-    for c in range(block.shape[0]):
-        x = abs(block[c, i])
-        if x > peak:
-            peak = x
-    if state[_COUNT] >= hold:
-        state[_PREV] = state[_CUR]
-        state[_CUR] = 0.0
-        state[_COUNT] = 0.0
-    if peak > state[_CUR]:
-        state[_CUR] = peak
-    state[_COUNT] += 1.0
-    return max(state[_CUR], state[_PREV])
+def _db_to_gain_fast(gain_db: float) -> float:
+    """``10 ** (gain_db / 20)`` to 1.2e-7 relative (1e-6 dB): a power of two
+    times a degree-6 Taylor series of ``2**f`` on ``|f| <= 0.5``. About four
+    times cheaper than ``math.exp``, which dominated the compressor's cost."""
+    x = gain_db * _LOG2_10_OVER_20
+    n = math.floor(x + 0.5)
+    f = (x - n) * _LN2
+    p = 1.0 + f * (1.0 + f * (0.5 + f * (1.0 / 6.0 + f * (1.0 / 24.0 + f * (
+        1.0 / 120.0 + f * (1.0 / 720.0))))))
+    k = int(n) + 1000
+    if k < 0:
+        return 0.0
+    if k > 1200:
+        k = 1200
+    return p * _POWERS_OF_TWO[k]
 
 
 @jit
@@ -77,16 +80,33 @@ def _compressor_kernel(
 ) -> None:
     """Feed-forward compressor; ``slope`` = 1/ratio - 1 (<= 0).
 
-    ``state[_GAIN]`` holds the smoothed gain reduction in dB (>= 0)."""
+    ``state[_GAIN]`` holds the smoothed gain reduction in dB (>= 0). The
+    held-peak detector is written out inline with scalar locals: this loop
+    is the whole cost of the effect."""
     channels, frames = block.shape
     knee_low = threshold_db - 0.5 * knee_db
     knee_low_lin = 10.0 ** (knee_low / 20.0)
+    cur, prev, count = state[_CUR], state[_PREV], int(state[_COUNT])
+    last_env = state[_LAST_ENV]
     reduction = state[_GAIN]
     target = state[_LAST_TARGET]
+    gain = makeup * _db_to_gain_fast(-reduction)
     for i in range(frames):
-        env = _held_peak(block, i, state, hold)
-        if env != state[_LAST_ENV]:
-            state[_LAST_ENV] = env
+        peak = 0.0
+        for c in range(channels):
+            x = abs(block[c, i])
+            if x > peak:
+                peak = x
+        if count >= hold:
+            prev = cur
+            cur = 0.0
+            count = 0
+        if peak > cur:
+            cur = peak
+        count += 1
+        env = cur if cur > prev else prev
+        if env != last_env:
+            last_env = env
             if env <= knee_low_lin:
                 target = 0.0
             else:
@@ -99,17 +119,19 @@ def _compressor_kernel(
                     target = -slope * into * into / (2.0 * knee_db)
                 else:
                     target = 0.0
-        if target > reduction:
-            reduction = target + attack * (reduction - target)
-        else:
-            reduction = target + release * (reduction - target)
-        if reduction < 1e-9:
-            reduction = 0.0
-            gain = makeup
-        else:
-            gain = makeup * math.exp(-reduction / _DB_PER_NEPER)
+        if reduction != target:
+            if target > reduction:
+                reduction = target + attack * (reduction - target)
+            else:
+                reduction = target + release * (reduction - target)
+            # Within 1e-7 dB the glide is over: snap, and the gain stays put.
+            if abs(reduction - target) < 1e-7:
+                reduction = target
+            gain = makeup * _db_to_gain_fast(-reduction)
         for c in range(channels):
             block[c, i] *= gain
+    state[_CUR], state[_PREV], state[_COUNT] = cur, prev, float(count)
+    state[_LAST_ENV] = last_env
     state[_GAIN] = reduction
     state[_LAST_TARGET] = target
 
@@ -124,12 +146,26 @@ def _gate_kernel(
 
     ``state[_GAIN]`` holds the smoothed linear gain."""
     channels, frames = block.shape
+    cur, prev, count = state[_CUR], state[_PREV], int(state[_COUNT])
+    last_env = state[_LAST_ENV]
     gain = state[_GAIN]
     target = state[_LAST_TARGET]
     is_open = state[_OPEN] != 0.0
     hold_left = state[_HOLD_LEFT]
     for i in range(frames):
-        env = _held_peak(block, i, state, hold)
+        peak = 0.0
+        for c in range(channels):
+            x = abs(block[c, i])
+            if x > peak:
+                peak = x
+        if count >= hold:
+            prev = cur
+            cur = 0.0
+            count = 0
+        if peak > cur:
+            cur = peak
+        count += 1
+        env = cur if cur > prev else prev
         if is_open:
             if env >= close_level:
                 hold_left = hold_samples
@@ -137,25 +173,28 @@ def _gate_kernel(
                 hold_left -= 1.0
             else:
                 is_open = False
-                state[_LAST_ENV] = -1.0  # recompute the closed gain now
+                last_env = -1.0  # recompute the closed gain now
         elif env >= open_level:
             is_open = True
             hold_left = hold_samples
         if is_open:
             target = 1.0
-        elif env != state[_LAST_ENV]:
-            state[_LAST_ENV] = env
+        elif env != last_env:
+            last_env = env
             target = floor
             if env > 0.0:
                 target = max(math.exp(expansion * math.log(env / open_level)), floor)
-        if target > gain:
-            gain = target + attack * (gain - target)
-        else:
-            gain = target + release * (gain - target)
-        if gain < 1e-20:
-            gain = 0.0
+        if gain != target:
+            if target > gain:
+                gain = target + attack * (gain - target)
+            else:
+                gain = target + release * (gain - target)
+            if abs(gain - target) < 1e-9 * target or gain < 1e-20:
+                gain = target
         for c in range(channels):
             block[c, i] *= gain
+    state[_CUR], state[_PREV], state[_COUNT] = cur, prev, float(count)
+    state[_LAST_ENV] = last_env
     state[_GAIN] = gain
     state[_LAST_TARGET] = target
     state[_OPEN] = 1.0 if is_open else 0.0
@@ -188,7 +227,14 @@ def _limiter_kernel(
             if x > peak:
                 peak = x
         need = threshold / peak if peak > threshold else 1.0
-        # Sliding minimum (monotonic queue): values increase from head to tail.
+        # Sliding minimum over samples n-length+1..n (a monotonic queue whose
+        # values increase from head to tail). Expire first, then push, so at
+        # most ``length`` entries are ever held.
+        if size > 0 and queue_at[head] <= n - length:
+            head += 1
+            if head == length:
+                head = 0
+            size -= 1
         while size > 0:
             last = head + size - 1
             if last >= length:
@@ -202,11 +248,6 @@ def _limiter_kernel(
         queue[tail] = need
         queue_at[tail] = n
         size += 1
-        if queue_at[head] <= n - length:
-            head += 1
-            if head == length:
-                head = 0
-            size -= 1
         window_min = queue[head]
         if window_min < held:
             held = window_min
