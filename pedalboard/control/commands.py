@@ -500,6 +500,36 @@ class Commands:
     def cmd_list_midi_maps(self, args: Any, source: str) -> dict[str, Any]:
         return {"maps": list(self.c.library.midi_maps.values())}
 
+    def midi_control(self, channel: int, cc: int, value: int) -> dict[str, Any] | None:
+        c = self.c
+        if c.midi_learn is not None:
+            slot_id, param = c.midi_learn
+            c.midi_learn = None
+            spec = self._check_mappable(slot_id, param)
+            mapping = {"cc": cc, "channel": channel, "slot": slot_id, "param": param,
+                       "min": spec.min, "max": spec.max}
+            c.note_ticket(c.library.put_midi_map(mapping))
+            return {"learned": mapping}
+        mapping = c.library.find_midi_map(channel, cc)
+        if mapping is None:
+            return None
+        node = c.slot_node(mapping["slot"])  # not_found when the preset has no such slot
+        spec = c.effect_of(node.id).param_map[mapping["param"]]
+        position = value / 127.0
+        if spec.kind == "bool":
+            target: Any = value >= 64
+        elif spec.kind == "choice":
+            target = spec.choices[min(len(spec.choices) - 1, int(position * len(spec.choices)))]
+        else:
+            low, high = spec.to_position(mapping["min"]), spec.to_position(mapping["max"])
+            target = spec.from_position(low + position * (high - low))
+        return self.cmd_set_param(_SetParam(mapping["slot"], mapping["param"], target), "midi")
+
+
+class _SetParam:
+    def __init__(self, slot: str, param: str, value: Any) -> None:
+        self.slot, self.param, self.value = slot, param, value
+
 
 class _Index:
     def __init__(self, index: int) -> None:

@@ -182,6 +182,27 @@ class Controller:
             return {**result, "id": request_id}
         return ack(request_id, revision, result)
 
+    def gesture(self, switch: str, gesture: str, source: str = "footswitch") -> dict[str, Any]:
+        """Run the action of a footswitch gesture (press, long, double, repeat)."""
+        return self._run_internal(lambda: self._commands.gesture(switch, gesture, source))
+
+    def midi_control(self, channel: int, cc: int, value: int) -> dict[str, Any] | None:
+        """A MIDI control change: binds a pending MIDI learn, or moves a mapped
+        parameter through its taper. None when the CC is not mapped."""
+        return self._run_internal(lambda: self._commands.midi_control(channel, cc, value))
+
+    def _run_internal(self, run: Callable[[], Any]) -> Any:
+        try:
+            with self.lock:
+                result = run()
+                revision = self.revision
+        except PedalError as error:
+            return error_reply(None, getattr(error, "code", "bad_request"), str(error))
+        except Exception as error:
+            log.exception("internal command failed")
+            return error_reply(None, "internal", f"internal error: {type(error).__name__}: {error}")
+        return None if result is None else ack(None, revision, result)
+
     def call(self, cmd: str, source: str = "api", **args: Any) -> dict[str, Any]:
         """Convenience: ``controller.call("toggle", slot="drive")``."""
         return self.handle({"v": 1, "id": None, "cmd": cmd, "args": args}, source)

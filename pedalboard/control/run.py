@@ -1,0 +1,220 @@
+"""``pedal run``: start the pedal (engine, controller, socket, footswitches, MIDI, web).
+
+    pedal run --audio auto --data-dir ~/pedal
+
+``--audio auto`` takes JACK when a JACK server is running, else ALSA when
+the machine has a sound card, else the virtual backend with the demo guitar
+as input, and says which and why. The controller restores the last state
+from ``<data-dir>/pedal.db``; the control socket is ``<data-dir>/control.sock``.
+Unless ``--no-server``, the web control service (``python -m
+pedalboard.server``) runs as a child process. SIGINT or SIGTERM stop
+everything cleanly (the store commits what is pending first).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import importlib.util
+import logging
+import os
+import signal
+import subprocess
+import sys
+import threading
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from pedalboard.control import DATA_DIR_ENV, resolve_data_dir
+from pedalboard.errors import PedalError
+
+log = logging.getLogger("pedalboard.run")
+AUDIO_CHOICES = ("auto", "jack", "alsa", "virtual")
+
+
+def choose_backend(audio: str, jack_server: str | None) -> tuple[str, str]:
+    """The backend for ``--audio`` and why it was chosen."""
+    if audio != "auto":
+        return audio, "as asked"
+    if jack_running(jack_server):
+        return "jack", f"a JACK server{f' {jack_server!r}' if jack_server else ''} is running"
+    if sound_card_present():
+        return "alsa", "no JACK server; a sound card is present"
+    return "virtual", "no JACK server and no sound card: demo input"
+
+
+def jack_running(server: str | None) -> bool:
+    try:
+        import jack
+
+        client = jack.Client("pedal-probe", no_start_server=True, servername=server)
+    except Exception:  # jack.JackOpenError, or libjack missing
+        return False
+    client.close()
+    return True
+
+
+def sound_card_present() -> bool:
+    try:
+        cards = Path("/proc/asound/cards").read_text()
+    except OSError:
+        return False
+    return bool(cards.strip()) and "no soundcards" not in cards
+
+
+def start_web_service(data_dir: Path, host: str, port: int) -> subprocess.Popen[bytes] | None:
+    if importlib.util.find_spec("pedalboard.server") is None:
+        typer.echo("web control service: not available (pedalboard.server is not installed)")
+        return None
+    command = [sys.executable, "-m", "pedalboard.server", "--data-dir", str(data_dir),
+               "--host", host, "--port", str(port)]
+    typer.echo(f"web control service: http://{host}:{port}/")
+    return subprocess.Popen(command)
+
+
+class Pedal:
+    """Everything `pedal run` starts, in order, and stops in reverse."""
+
+    def __init__(self) -> None:
+        self.parts: list[tuple[str, Any]] = []
+
+    def add(self, name: str, stop: Any) -> None:
+        self.parts.append((name, stop))
+
+    def stop(self) -> None:
+        for name, stop in reversed(self.parts):
+            try:
+                stop()
+            except Exception:
+                log.exception("stopping %s failed", name)
+        self.parts.clear()
+
+
+def start_pedal(*, audio: str = "auto", jack_server: str | None = None, preset: str | None = None,
+                block_size: int = 64, data_dir: Path | None = None, config: Path | None = None,
+                server: bool = True, host: str = "127.0.0.1", port: int = 8000,
+                keyboard: bool | None = None, echo: Any = typer.echo) -> tuple[Pedal, Any]:
+    """Start all parts; returns (pedal, controller). Raises PedalError."""
+    from pedalboard.control.controller import Controller
+    from pedalboard.control.server import ControlServer, socket_path
+    from pedalboard.control.store import Store
+    from pedalboard.device.config import DeviceConfig, load_config
+
+    data_dir = resolve_data_dir(data_dir)
+    config_path = config or (data_dir / "pedal.toml")
+    device = load_config(config_path) if config or config_path.exists() else DeviceConfig()
+    backend, why = choose_backend(audio, jack_server)
+    pedal = Pedal()
+    try:
+        store = Store(data_dir)
+        pedal.add("store", store.close)
+        from pedalboard.engine import Engine
+
+        holder: dict[str, Any] = {}
+        engine = Engine(backend, block_size=block_size, jack_server=jack_server,
+                        on_event=lambda name, data: holder["controller"].engine_event(name, data))
+        controller = Controller(store, engine, actions=device.action_map())
+        holder["controller"] = controller
+        controller.start()
+        if preset is not None:
+            _select_start_preset(controller, preset)
+        engine.start()
+        pedal.add("engine", engine.stop)
+        control = ControlServer(controller, socket_path(data_dir))
+        control.start()
+        pedal.add("control socket", control.stop)
+        status = engine.status()
+        echo(f"audio: {backend} ({why}), {status['sample_rate']} Hz, {status['block_size']} frames")
+        echo(f"data dir: {data_dir}; control socket: {control.path}")
+        echo(f"preset: {controller.preset_id} ({controller.live.name}); pair code: {controller.pair_code}")
+        _start_devices(pedal, controller, device, keyboard, echo)
+        if server:
+            child = start_web_service(data_dir, host, port)
+            if child is not None:
+                pedal.add("web service", lambda: _stop_child(child))
+    except BaseException:
+        pedal.stop()
+        raise
+    return pedal, controller
+
+
+def _select_start_preset(controller: Any, preset: str) -> None:
+    if preset.endswith(".json") or os.sep in preset:
+        from pedalboard.presets import read_preset_file
+
+        loaded = read_preset_file(preset)
+        reply = controller.handle({"v": 1, "id": "start", "cmd": "save_preset",
+                                   "args": {"preset": loaded.model_dump(exclude_none=True)}}, "ctl")
+        if reply["type"] == "error":
+            raise PedalError(f"--preset {preset}: {reply['message']}")
+        preset = loaded.id or ""
+    match = [pid for pid, p in controller.library.presets.items() if preset in (pid, p.name)]
+    reply = controller.call("select_preset", "ctl", preset=match[0] if match else preset)
+    if reply["type"] == "error":
+        raise PedalError(f"--preset: {reply['message']}")
+
+
+def _start_devices(pedal: Pedal, controller: Any, device: Any, keyboard: bool | None, echo: Any) -> None:
+    from pedalboard.device.footswitch import start_footswitches
+    from pedalboard.device.midi import start_midi
+
+    if keyboard is None:
+        keyboard = sys.stdin.isatty()
+    switches = start_footswitches(controller, device, keyboard=keyboard, echo=echo)
+    pedal.add("footswitches", switches.close)
+    midi = start_midi(controller, device.midi, echo=echo)
+    if midi is not None:
+        pedal.add("midi", midi.close)
+
+
+def _stop_child(child: subprocess.Popen[bytes]) -> None:
+    child.terminate()
+    try:
+        child.wait(timeout=5.0)
+    except subprocess.TimeoutExpired:
+        child.kill()
+        child.wait()
+
+
+def run(
+    audio: Annotated[str, typer.Option(help="jack, alsa, virtual, or auto")] = "auto",
+    jack_server: Annotated[str | None, typer.Option(help="JACK server name (jackd -n)")] = None,
+    preset: Annotated[str | None, typer.Option(help="Start on this preset (id, name or .json file)")] = None,
+    block_size: Annotated[int, typer.Option(help="Frames per audio block")] = 64,
+    data_dir: Annotated[Path | None, typer.Option(envvar=DATA_DIR_ENV, show_default=False,
+                                                  help="Where the store and socket live")] = None,
+    config: Annotated[Path | None, typer.Option(help="Device config (TOML); default <data-dir>/pedal.toml")] = None,
+    no_server: Annotated[bool, typer.Option("--no-server", help="Do not start the web service")] = False,
+    host: Annotated[str, typer.Option(help="Web service address")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Web service port")] = 8000,
+) -> None:
+    """Start the pedal and run until Ctrl-C or SIGTERM."""
+    if audio not in AUDIO_CHOICES:
+        typer.echo(f"error: --audio {audio!r}: choose one of {', '.join(AUDIO_CHOICES)}", err=True)
+        raise typer.Exit(2)
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    stop = threading.Event()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, lambda *_: stop.set())
+    try:
+        pedal, _controller = start_pedal(audio=audio, jack_server=jack_server, preset=preset,
+                                         block_size=block_size, data_dir=data_dir, config=config,
+                                         server=not no_server, host=host, port=port)
+    except PedalError as error:
+        typer.echo(f"error: {error}", err=True)
+        raise typer.Exit(getattr(error, "exit_code", 2)) from None
+    typer.echo("running (Ctrl-C to stop)", err=False)
+    sys.stdout.flush()
+    while not stop.wait(0.5):
+        pass
+    typer.echo("stopping")
+    with contextlib.suppress(Exception):
+        pedal.stop()
+
+
+app = typer.Typer(add_completion=False)
+app.command()(run)
+
+if __name__ == "__main__":
+    app()
