@@ -1,0 +1,153 @@
+"""The stream hub: reads the engine's output once, encodes once, fans out.
+
+It runs in the server process (never on the audio thread): a thread polls the
+engine's shared-memory output ring every couple of milliseconds, sends PCM to
+the RTP senders and the recorder, encodes Opus, wraps packets in Ogg pages,
+and hands each page or packet to every listener.
+
+Every listener has a bounded queue. A slow or stalled listener loses packets
+(counted) instead of growing memory, and is cut off once it has not taken
+anything for ``stall_timeout_s``; it never slows the others or the engine.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+import numpy as np
+
+from pedalboard.stream.ogg import OggOpusStream
+from pedalboard.stream.opus import OpusEncoder, OpusPacket
+
+
+class AudioSource(Protocol):
+    """Where the hub gets audio: ``read()`` returns whatever new frames exist,
+    float32 ``(channels, frames)``, possibly zero frames; never blocks long."""
+
+    channels: int
+
+    def read(self, max_frames: int | None = None) -> np.ndarray: ...
+
+
+@dataclass
+class Listener:
+    """One consumer (an HTTP client, a WebSocket, ...) with a bounded queue."""
+
+    kind: str  # "ogg" (pages) or "opus" (packets)
+    loop: asyncio.AbstractEventLoop
+    queue: asyncio.Queue[Any]
+    dropped: int = 0
+    last_taken: float = field(default_factory=time.monotonic)
+    closed: bool = False
+
+    async def get(self) -> Any:
+        item = await self.queue.get()
+        self.last_taken = time.monotonic()
+        return item
+
+    def end(self) -> None:
+        """Called in the event loop's thread: the consumer's next get() is None."""
+        self.closed = True
+        while not self.queue.empty():
+            self.queue.get_nowait()
+        self.queue.put_nowait(None)
+
+    def offer(self, item: Any) -> None:
+        """Called in the event loop's thread: add or drop, never wait."""
+        if self.closed:
+            return
+        try:
+            self.queue.put_nowait(item)
+        except asyncio.QueueFull:
+            self.dropped += 1
+
+
+class StreamHub:
+    """Encode the engine's output and fan it out; see the module docstring."""
+
+    def __init__(self, source: AudioSource, *, bitrate: int = 128000, frame_ms: float = 20.0,
+                 title: Callable[[], str] = lambda: "", queue_packets: int = 50,
+                 stall_timeout_s: float = 10.0, poll_s: float = 0.002) -> None:
+        self.source = source
+        self.channels = source.channels
+        self.encoder = OpusEncoder(self.channels, bitrate, frame_ms)
+        self.title = title
+        self.ogg = OggOpusStream(self.channels, self.encoder.pre_skip)
+        self.queue_packets = queue_packets
+        self.stall_timeout_s = stall_timeout_s
+        self.poll_s = poll_s
+        self.pcm_sinks: list[Callable[[np.ndarray], None]] = []  # RTP senders, recorders
+        self.page_sinks: list[Callable[[bytes], None]] = []  # Icecast, Ogg recorders
+        self.packets = 0
+        self._listeners: list[Listener] = []
+        self._lock = threading.Lock()  # guards the listener list only (not audio)
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="stream-hub", daemon=True)
+
+    # ------------------------------------------------------------ lifecycle
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(timeout=5)
+
+    def headers(self) -> bytes:
+        """Ogg header pages for a listener joining now (title = current preset)."""
+        return OggOpusStream(self.channels, self.encoder.pre_skip, serial=self.ogg.serial,
+                             title=self.title()).headers
+
+    # ------------------------------------------------------------ listeners
+    def add_listener(self, kind: str) -> Listener:
+        loop = asyncio.get_running_loop()
+        listener = Listener(kind, loop, asyncio.Queue(maxsize=self.queue_packets))
+        with self._lock:
+            self._listeners.append(listener)
+        return listener
+
+    def remove_listener(self, listener: Listener) -> None:
+        with self._lock:
+            if listener in self._listeners:
+                self._listeners.remove(listener)
+
+    @property
+    def listener_count(self) -> int:
+        with self._lock:
+            return len(self._listeners)
+
+    # ------------------------------------------------------------ the loop
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            audio = self.source.read()
+            if audio.shape[1] == 0:
+                time.sleep(self.poll_s)
+                continue
+            for sink in self.pcm_sinks:
+                sink(audio)
+            for packet in self.encoder.encode(audio):
+                self._publish(packet)
+
+    def _publish(self, packet: OpusPacket) -> None:
+        self.packets += 1
+        page = self.ogg.page(packet.data, packet.samples)
+        for sink in self.page_sinks:
+            sink(page)
+        now = time.monotonic()
+        sent_ms = time.time() * 1000.0
+        with self._lock:
+            listeners = list(self._listeners)
+        for listener in listeners:
+            if now - listener.last_taken > self.stall_timeout_s and listener.queue.full():
+                self.remove_listener(listener)  # stalled: cut off
+                with contextlib.suppress(RuntimeError):
+                    listener.loop.call_soon_threadsafe(listener.end)
+                continue
+            item = page if listener.kind == "ogg" else (packet, sent_ms)
+            with contextlib.suppress(RuntimeError):  # the loop may have closed
+                listener.loop.call_soon_threadsafe(listener.offer, item)
