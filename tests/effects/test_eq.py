@@ -116,8 +116,11 @@ EQ_SETTINGS = {
 
 
 def eq_expected(settings: dict, freqs: np.ndarray = FREQS) -> np.ndarray:
+    """Product of the bands; the cuts are off at their end stops (20 Hz, 20 kHz)."""
     butterworth = 1 / math.sqrt(2)
-    total = prototype("highpass", freqs, settings["low_cut_hz"], butterworth)
+    total = np.zeros(freqs.size)
+    if settings["low_cut_hz"] > 20.0:
+        total += prototype("highpass", freqs, settings["low_cut_hz"], butterworth)
     total += prototype("lowshelf", freqs, settings["low_shelf_hz"], butterworth,
                        settings["low_shelf_gain_db"])
     for band in (1, 2, 3):
@@ -125,7 +128,8 @@ def eq_expected(settings: dict, freqs: np.ndarray = FREQS) -> np.ndarray:
                            settings[f"band{band}_q"], settings[f"band{band}_gain_db"])
     total += prototype("highshelf", freqs, settings["high_shelf_hz"], butterworth,
                        settings["high_shelf_gain_db"])
-    total += prototype("lowpass", freqs, settings["high_cut_hz"], butterworth)
+    if settings["high_cut_hz"] < 20000.0:
+        total += prototype("lowpass", freqs, settings["high_cut_hz"], butterworth)
     return total + settings["output_level_db"]
 
 
@@ -192,3 +196,16 @@ def test_cutoff_glide_is_smooth_and_lands_on_the_response() -> None:
     final = prototype("lowpass", np.array([1000.0]), 300.0, 1 / math.sqrt(2))[0]
     assert level_db[-20:] + 3.0103 == pytest.approx(np.full(20, final), abs=0.1)
     assert np.abs(np.diff(out)).max() < 2 * np.pi * 1000 / SR * 1.01
+
+
+@pytest.mark.parametrize("bands", [2, 4, 6])
+def test_eq_with_some_bands_active(bands: int) -> None:
+    """Any subset of bands is the product of just those bands' responses."""
+    flat = {"low_cut_hz": 20.0, "high_cut_hz": 20000.0, "low_shelf_gain_db": 0.0,
+            "band1_gain_db": 0.0, "band2_gain_db": 0.0, "band3_gain_db": 0.0,
+            "high_shelf_gain_db": 0.0, "output_level_db": 0.0}
+    names = ["low_cut_hz", "band1_gain_db", "high_shelf_gain_db", "band3_gain_db",
+             "low_shelf_gain_db", "high_cut_hz"][:bands]
+    settings = {**EQ_SETTINGS, **flat, **{name: EQ_SETTINGS[name] for name in names}}
+    expected = eq_expected(settings)
+    assert np.max(np.abs(measured_db("eq", settings) - expected)) <= 0.1
