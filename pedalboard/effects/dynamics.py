@@ -356,7 +356,8 @@ class NoiseGate(_Detecting):
     passes unchanged. Closed, a level ``L`` dB below the threshold comes out
     ``ratio * L`` dB below it: attenuated by ``(ratio - 1) * L`` dB (at most
     200 dB). ``attack_ms``/``release_ms``: time for the linear gain to cover
-    63 % of its change when opening/closing.
+    63 % of its change when opening/closing. A close starts ``hold_ms`` plus
+    the detector's 10-20 ms peak hold after the level falls away.
     """
 
     name = "noise_gate"
