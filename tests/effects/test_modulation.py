@@ -60,6 +60,18 @@ def test_chorus_delay_follows_the_documented_lfo_in_quadrature() -> None:
     assert np.max(np.abs(out[0] - out[1])) > 0.1  # stereo channels differ
 
 
+def test_chorus_sync_takes_its_rate_from_the_tempo() -> None:
+    """Sync 1/2 at 180 bpm: one LFO cycle per half note, 1.5 Hz (rate_hz ignored)."""
+    fx = Chorus(rate_hz=0.1, sync="1/2", depth=0.5, centre_delay_ms=5.0, mix=1.0)
+    fx.set_tempo(180.0)
+    spacing = 500
+    out = fx.process(_impulse_train(1, 2.0, spacing), SR)[0]
+    centre = 5e-3 * SR
+    where, delays = _measured_delays(out, spacing, int(1.5 * centre))
+    expected = centre * (1 + 0.25 * np.sin(2 * np.pi * 1.5 * (where + 1) / SR))
+    assert np.max(np.abs(delays - expected)) < 0.05
+
+
 def test_chorus_mix_zero_is_the_identity() -> None:
     riff = (0.5 * guitar_riff(1.0, SR)).astype(np.float32)
     stereo = np.stack([riff, np.roll(riff, 100)])
@@ -157,6 +169,27 @@ def test_phaser_notches_sit_where_the_allpass_phase_is_an_odd_multiple_of_pi(
         assert 20 * np.log10(response[band].min()) < -40  # a real cancellation
     # Between notches the response returns to unity (dry + in-phase wet, halved).
     assert response.max() == pytest.approx(1.0, abs=0.01)
+
+
+@pytest.mark.parametrize("feedback", [0.7, -0.5])
+def test_phaser_feedback_response_matches_the_documented_loop(feedback: float) -> None:
+    """dry + wet * A^N / (1 - feedback * z^-1 * A^N), A the documented allpass:
+    feedback turns the peaks between the notches into resonances."""
+    stages, centre_hz, mix = 6, 900.0, 0.5
+    fx = Phaser(depth=0.0, centre_frequency_hz=centre_hz, feedback=feedback, mix=mix,
+                stages=str(stages))
+    impulse = np.zeros(1 << 15, dtype=np.float32)
+    impulse[0] = 1.0
+    h = fx.process(impulse, SR).astype(np.float64)
+    bins = np.arange(2, h.shape[0] // 2, 7)  # 20 Hz .. Nyquist
+    measured = np.fft.rfft(h)[bins]
+    z1 = np.exp(-2j * np.pi * bins / h.shape[0])
+    t = math.tan(math.pi * centre_hz / SR)
+    a = (t - 1) / (t + 1)
+    cascade = ((a + z1) / (1 + a * z1)) ** stages
+    expected = (1 - mix) + mix * cascade / (1 - feedback * z1 * cascade)
+    np.testing.assert_allclose(np.abs(measured), np.abs(expected), rtol=1e-3, atol=1e-4)
+    assert np.abs(expected).max() > 1.1  # resonant peaks really exist
 
 
 def test_phaser_sweep_moves_the_notch() -> None:
