@@ -203,3 +203,32 @@ def test_limiter_is_transparent_below_threshold_after_its_latency() -> None:
     assert latency == round(0.002 * SR) - 1
     np.testing.assert_array_equal(out[latency:], riff[:-latency].astype(np.float32))
     np.testing.assert_array_equal(out[:latency], 0.0)
+
+
+def test_limiter_matches_a_direct_reference() -> None:
+    """Sliding minimum of the needed gain over the look-ahead window, release,
+    moving average, delayed audio: recomputed here the slow, obvious way on a
+    signal whose needed gain keeps rising for longer than the window (the
+    falling half of a loud low E)."""
+    threshold_db, release_ms = -6.0, 30.0
+    signal = tone_at(9.0, 0.5, 82.41) * np.linspace(0.3, 1.0, SR // 2)
+    fx = create_effect("limiter", {"threshold_db": threshold_db, "release_ms": release_ms})
+    out = fx.process(signal, SR).astype(np.float64)
+
+    length = fx.latency + 1
+    threshold = 10 ** (threshold_db / 20)
+    x = signal.astype(np.float32).astype(np.float64)
+    need = np.minimum(1.0, threshold / np.maximum(np.abs(x), 1e-30))
+    padded = np.concatenate([np.ones(length - 1), need])
+    window_min = np.lib.stride_tricks.sliding_window_view(padded, length).min(axis=1)
+    a = np.exp(-1000.0 / (release_ms * SR))
+    held = np.empty_like(window_min)
+    previous = 1.0
+    for i, m in enumerate(window_min):
+        previous = m if m < previous else m + a * (previous - m)
+        held[i] = previous
+    gain = np.convolve(np.concatenate([np.ones(length - 1), held]), np.ones(length) / length,
+                       mode="valid")
+    delayed = np.concatenate([np.zeros(length - 1), x])[: x.size]
+    np.testing.assert_allclose(out, gain * delayed, atol=1e-6)
+    assert np.max(np.abs(out)) <= threshold * 10 ** (0.1 / 20)
