@@ -413,7 +413,7 @@ class Chorus(_DelayModulation):
     times the centre. In stereo the right channel's LFO runs a quarter cycle
     ahead of the left (quadrature), which spreads the image. ``feedback``
     returns the delayed signal to the line; ``mix`` is the wet share (0 is
-    the dry signal, untouched).
+    the dry signal, untouched). ``sync`` locks the rate to the tempo.
     """
 
     name = "chorus"
@@ -451,7 +451,7 @@ class Flanger(_DelayModulation):
     (``delay_ms * (1 - depth/2 * (1 - sin(2 pi rate_hz t)))``, never below 3
     samples). Mixed 50/50 the comb's notches fall at odd multiples of
     ``1 / (2 * delay)``; ``feedback`` (negative inverts it) sharpens them
-    into the jet-plane whoosh.
+    into the jet-plane whoosh. ``sync`` locks the sweep to the tempo.
     """
 
     name = "flanger"
@@ -522,8 +522,8 @@ class Phaser(_LfoEffect):
     centre, as JUCE's phaser maps it, clamped to 20 Hz .. 20 kHz. ``stages``
     (4-12) sets the number of notches (stages/2 below Nyquist); with ``mix``
     0.5 each notch is a full cancellation, and ``feedback`` (the cascade's
-    output fed back to its input) turns the peaks between notches into
-    resonances.
+    output fed back to its input one sample later) turns the peaks between
+    notches into resonances. ``sync`` locks the sweep to the tempo.
     """
 
     name = "phaser"
@@ -570,7 +570,10 @@ class Phaser(_LfoEffect):
 
     @property
     def tail_seconds(self) -> float:
-        return 0.05
+        # The cascade rings longest with its corner at the 20 Hz floor: about
+        # stages / (pi * 20 Hz) per pass, repeated while feedback keeps it up.
+        passes = 3.0 / max(-math.log10(max(abs(float(self._values["feedback"])), 1e-3)), 0.02)
+        return int(self._values["stages"]) / (math.pi * 20.0) * (1.0 + passes)
 
 
 @register
