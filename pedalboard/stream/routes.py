@@ -17,12 +17,17 @@ from __future__ import annotations
 
 import struct
 from collections.abc import AsyncIterator, Callable
+from pathlib import Path
 
 import numpy as np
 from fastapi import APIRouter, HTTPException, Request, WebSocket, WebSocketDisconnect
-from fastapi.responses import PlainTextResponse, StreamingResponse
+from fastapi.responses import FileResponse, PlainTextResponse, RedirectResponse, StreamingResponse
 
 from pedalboard.stream.hub import StreamHub
+
+#: The listener page (``webui/listen/``), served at ``/listen/``.
+LISTEN_PAGE_DIR = Path(__file__).resolve().parents[2] / "webui" / "listen"
+_PAGE_TYPES = {".html": "text/html", ".js": "text/javascript", ".css": "text/css"}
 
 
 class RingSource:
@@ -77,6 +82,26 @@ def listener_router(hub: Callable[[], StreamHub | None], *, sdp: Callable[[], st
         return StreamingResponse(pages(), media_type="audio/ogg", headers={
             "Cache-Control": "no-cache, no-store", "Access-Control-Allow-Origin": "*",
             "X-Content-Type-Options": "nosniff"})
+
+    @router.get("/listen", include_in_schema=False)
+    async def listen_redirect() -> RedirectResponse:
+        return RedirectResponse("/listen/")
+
+    @router.get("/listen/", include_in_schema=False)
+    @router.get("/listen/{name}", include_in_schema=False)
+    async def listen_page(name: str = "index.html") -> FileResponse:
+        path = LISTEN_PAGE_DIR / name
+        if path.suffix not in _PAGE_TYPES or path.parent != LISTEN_PAGE_DIR or not path.is_file():
+            raise HTTPException(status_code=404, detail=f"no such file: {name}")
+        return FileResponse(path, media_type=_PAGE_TYPES[path.suffix], headers={"Cache-Control": "no-cache"})
+
+    @router.get("/api/v1/listen/info", tags=["listen"], summary="What is playing and who listens")
+    async def listen_info() -> dict[str, object]:
+        current = hub()
+        if current is None:
+            return {"running": False, "title": "", "listeners": 0}
+        return {"running": True, "title": current.title(), "listeners": current.listener_count,
+                "channels": current.channels, "codec": "opus", "sample_rate": 48000}
 
     @router.get("/stream.sdp", response_class=PlainTextResponse, tags=["listen"],
                 summary="RTP (L24) session description")
