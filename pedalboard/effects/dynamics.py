@@ -19,7 +19,10 @@ Gain smoothing follows the "smooth branching" detector of Giannoulis, Massberg
 JAES 2012): a one-pole filter whose coefficient is the attack one while the
 gain is falling and the release one while it is rising. ``attack_ms`` and
 ``release_ms`` are its time constants: after a step, the gain has covered
-63 % (1 - 1/e) of the change after one time constant.
+63 % (1 - 1/e) of the change after one time constant. The compressor smooths
+its gain in dB (the log-domain detector of that paper: releases sound even),
+the gate smooths the linear gain (its fades end in silence, not at -inf dB).
+The limiter looks ahead instead; see :class:`Limiter`.
 """
 
 from __future__ import annotations
@@ -57,9 +60,9 @@ def coefficient(time_ms: float, sample_rate: float) -> float:
 
 @jit
 def _db_to_gain_fast(gain_db: float) -> float:
-    """``10 ** (gain_db / 20)`` to 1.2e-7 relative (1e-6 dB): a power of two
-    times a degree-6 Taylor series of ``2**f`` on ``|f| <= 0.5``. About four
-    times cheaper than ``math.exp``, which dominated the compressor's cost."""
+    """``10 ** (gain_db / 20)`` to 2e-7 relative (2e-6 dB): a power of two
+    times a degree-6 Taylor series of ``2**f`` on ``|f| <= 0.5``. Cheaper
+    than ``math.exp``, which dominated the compressor's per-sample cost."""
     x = gain_db * _LOG2_10_OVER_20
     n = math.floor(x + 0.5)
     f = (x - n) * _LN2
@@ -120,10 +123,8 @@ def _compressor_kernel(
                 else:
                     target = 0.0
         if reduction != target:
-            if target > reduction:
-                reduction = target + attack * (reduction - target)
-            else:
-                reduction = target + release * (reduction - target)
+            pole = attack if target > reduction else release
+            reduction = target + pole * (reduction - target)
             # Within 1e-7 dB the glide is over: snap, and the gain stays put.
             if abs(reduction - target) < 1e-7:
                 reduction = target
@@ -185,10 +186,8 @@ def _gate_kernel(
             if env > 0.0:
                 target = max(math.exp(expansion * math.log(env / open_level)), floor)
         if gain != target:
-            if target > gain:
-                gain = target + attack * (gain - target)
-            else:
-                gain = target + release * (gain - target)
+            pole = attack if target > gain else release
+            gain = target + pole * (gain - target)
             if abs(gain - target) < 1e-9 * target or gain < 1e-20:
                 gain = target
         for c in range(channels):
