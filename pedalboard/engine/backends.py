@@ -69,7 +69,10 @@ class Backend:
         """Stop calling ``process`` and release the device (idempotent)."""
 
     def housekeeping(self) -> None:
-        """Light periodic work off the audio thread (about once a second)."""
+        """Light periodic work off the audio thread (about once a second, and
+        soon after ``graph_changed`` is set)."""
+
+    graph_changed = False
 
     def _mark_lost(self, reason: str) -> None:
         self.lost_reason = reason
@@ -140,6 +143,8 @@ class JackBackend(Backend):
         self.connections: dict[str, list[str]] = {}  # our port -> peers, to restore
         self._latency = block_size
         self._libjack: Any = None
+        self.graph_changed = False
+        self.latency_updates = 0  # how often the latency was re-read (tests wait on it)
 
     @property
     def latency_samples(self) -> int:
@@ -193,6 +198,7 @@ class JackBackend(Backend):
         client.set_xrun_callback(lambda delay_usecs: self.on_xrun())
         client.set_shutdown_callback(lambda status, reason: self._mark_lost(f"JACK server stopped: {reason}"))
         client.set_blocksize_callback(self._blocksize_changed)
+        client.set_graph_order_callback(self._graph_changed)
         self.lost = False
         self.lost_reason = ""
         client.activate()
@@ -202,6 +208,9 @@ class JackBackend(Backend):
 
     def _blocksize_changed(self, blocksize: int) -> None:
         self.block_size = int(blocksize)
+
+    def _graph_changed(self) -> None:
+        self.graph_changed = True  # connections moved: housekeeping re-reads latency
 
     def _connect(self, inport: Any, outports: list[Any]) -> None:
         """Restore remembered connections, else connect to the physical ports."""
@@ -233,7 +242,9 @@ class JackBackend(Backend):
             for port in [*client.inports, *client.outports]:
                 remembered[port.shortname] = [p.name for p in client.get_all_connections(port)]
             self.connections = remembered
+            self.graph_changed = False
             self._latency = self._measure_latency()
+            self.latency_updates += 1
         except Exception:  # noqa: BLE001 - the server may be going away right now
             return
 

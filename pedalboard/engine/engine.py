@@ -186,6 +186,8 @@ class Engine:
         self._previous_switch_interval = sys.getswitchinterval()
         sys.setswitchinterval(SWITCH_INTERVAL_S)
         self.output_ring = OutputRing(self.channels, sample_rate=self.sample_rate)
+        self._warm_effects()
+        self._warm_engine()
         self._running = True
         self._stop.clear()
         try:
@@ -225,6 +227,42 @@ class Engine:
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
+
+    def _warm(self, chain: Chain) -> None:
+        """Run one silent block through ``chain`` and reset it, so compiled
+        kernels are loaded here and not in the callback's first block."""
+        block = np.zeros((self.channels, self.block_size), dtype=np.float32)
+        chain.process_inplace(block)
+        chain.reset()
+
+    def _warm_effects(self) -> None:
+        """Load the kernels of every registered effect once, before audio
+        starts: numba reads its cache (or compiles) holding the GIL for
+        milliseconds, which in the middle of a set would starve the callback."""
+        from pedalboard.effects import create_effect, effect_names
+
+        block = np.zeros((self.channels, self.block_size), dtype=np.float32)
+        for name in effect_names():
+            try:
+                effect = create_effect(name)
+                effect.prepare(self.sample_rate, self.channels, ENGINE_MAX_BLOCK)
+                block[:] = 0.0
+                effect.process_inplace(block)
+            except Exception:  # noqa: BLE001 - warming is best effort; load_chain reports errors
+                continue
+
+    def _warm_engine(self) -> None:
+        """Load every kernel the callback uses (numba compiles or reads its
+        cache on first call: milliseconds to seconds, far over one period)."""
+        with self._offline:
+            audio_up, self._audio_up = self._audio_up, False
+            self._process(self.block_size)
+            self._process(self.block_size // 2)
+            _ramp_copy(self._input[:, :1], self._scratch[:, :1], 1.0, 0.0)
+            _ramp_add(self._buffer[:, :1], self._scratch[:, :1], 1.0, 0.0)
+            _ramp_scale(self._scratch[:, :1], 1.0, 0.0)
+            self._audio_up = audio_up
+        self.meters.reset_loads()
 
     def _release_ring(self) -> None:
         ring, self.output_ring = self.output_ring, None
@@ -284,7 +322,7 @@ class Engine:
                     self._reported_lost = False
                     self._emit("audio_restored", {"backend": backend.name,
                                                   "message": f"{backend.name} audio is back"})
-            if self._audio_up and now >= next_chore:
+            if self._audio_up and (now >= next_chore or backend.graph_changed):
                 next_chore = now + 1.0
                 backend.housekeeping()
 
@@ -438,6 +476,7 @@ class Engine:
             raise ParameterError("load_chain: this Chain object is still playing (live or ringing "
                                  "out); build a new one, e.g. build_chain(preset)")
         chain.prepare(self.sample_rate, self.channels, ENGINE_MAX_BLOCK)
+        self._warm(chain)
         if self._tempo_bpm is not None and not getattr(getattr(chain, "preset", None), "tempo_bpm", None):
             chain.set_tempo(self._tempo_bpm)
         fade_frames = int(round(float(crossfade_ms) * 1e-3 * self.sample_rate))

@@ -1,0 +1,137 @@
+"""Helpers of the engine tests: a real jackd (dummy driver) and a JACK
+client that feeds the engine a known signal and records what comes back."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import threading
+import time
+import uuid
+from pathlib import Path
+
+import numpy as np
+
+SAMPLE_RATE = 48000
+PERIOD = 64
+
+
+class JackServer:
+    """A jackd with the dummy driver under a name of its own; restartable."""
+
+    def __init__(self, name: str, log_dir: Path) -> None:
+        self.name = name
+        self.log = log_dir / f"jackd-{name}.log"
+        self.process: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> None:
+        with self.log.open("ab") as log:
+            self.process = subprocess.Popen(
+                ["jackd", "-n", self.name, "-d", "dummy", "-r", str(SAMPLE_RATE), "-p", str(PERIOD)],
+                stdout=log, stderr=subprocess.STDOUT)
+        env = {**os.environ, "JACK_DEFAULT_SERVER": self.name}
+        subprocess.run(["jack_wait", "-w", "-t", "10"], env=env, check=True,
+                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+    def kill(self) -> None:
+        process, self.process = self.process, None
+        if process is not None:
+            process.kill()
+            process.wait(timeout=10)
+
+    def stop(self) -> None:
+        process, self.process = self.process, None
+        if process is not None:
+            process.terminate()
+            try:
+                process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait(timeout=10)
+
+
+def unique_server_name(tag: str) -> str:
+    return f"pedal-{tag}-{os.getpid()}-{uuid.uuid4().hex[:6]}"
+
+
+class JackProbe:
+    """A JACK client with an output ``feed`` and an input ``record``.
+
+    In one process cycle it writes the next period of the signal and records
+    the period that arrived, so recording frame n is what the engine sent back
+    n frames after feed frame 0 went out."""
+
+    def __init__(self, server: str, name: str = "probe") -> None:
+        import jack
+
+        self.client = jack.Client(name, servername=server, no_start_server=True)
+        self.feed = self.client.outports.register("feed")
+        self.record = self.client.inports.register("record")
+        self.signal = np.zeros(0, dtype=np.float32)
+        self.recording = np.zeros(0, dtype=np.float32)
+        self.position = 0
+        self.done = threading.Event()
+        self.running = False
+        self.client.set_process_callback(self._process)
+        self.client.activate()
+
+    def connect(self, engine_client: str = "pedal", out_port: str = "out_1") -> None:
+        self.client.connect(self.feed, f"{engine_client}:in_1")
+        self.client.connect(f"{engine_client}:{out_port}", self.record)
+
+    def _process(self, frames: int) -> None:
+        out = self.feed.get_array()
+        if not self.running:
+            out.fill(0.0)
+            return
+        start = self.position
+        stop = min(start + frames, self.signal.shape[0])
+        count = max(0, stop - start)
+        out[:count] = self.signal[start:stop]
+        out[count:] = 0.0
+        room = self.recording.shape[0] - start
+        if room > 0:
+            take = min(room, frames)
+            self.recording[start : start + take] = self.record.get_array()[:take]
+        self.position = start + frames
+        if self.position >= self.recording.shape[0]:
+            self.running = False
+            self.done.set()
+
+    def play_and_record(self, signal: np.ndarray, extra_frames: int = 4096,
+                        timeout_s: float = 120.0) -> np.ndarray:
+        self.signal = np.ascontiguousarray(signal, dtype=np.float32)
+        self.recording = np.zeros(self.signal.shape[0] + extra_frames, dtype=np.float32)
+        self.position = 0
+        self.done.clear()
+        self.running = True
+        if not self.done.wait(timeout_s):
+            raise TimeoutError("the JACK probe did not finish recording")
+        return self.recording.copy()
+
+    def close(self) -> None:
+        self.client.deactivate()
+        self.client.close()
+
+
+def wait_until(predicate, timeout_s: float = 20.0, what: str = "condition") -> None:
+    deadline = time.monotonic() + timeout_s
+    while not predicate():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        time.sleep(0.01)
+
+
+def without_xruns(engine, take, attempts: int = 3):
+    """Run ``take()`` until one run sees no xrun (JACK tells every client of
+    any client's xrun) and return its result.
+
+    An xrun drops or repeats a period: the recording then shows that, not the
+    engine's switching. This VM has scheduler noise (even C jack_thru gets a
+    few xruns per 30 s), so a take that met one is repeated, not judged."""
+    for _ in range(attempts):
+        before = engine.status()["xruns"]
+        result = take()
+        if engine.status()["xruns"] == before:
+            return result
+    raise AssertionError(f"every one of {attempts} takes met an xrun: the machine is overloaded")
