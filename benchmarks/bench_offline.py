@@ -30,7 +30,7 @@ import soundfile as sf
 ROOT = Path(__file__).resolve().parents[1]
 PEER_PYTHON = ROOT / ".bench-venv" / "bin" / "python"
 SR = 48000
-IR_PATH = ROOT / "pedalboard" / "data" / "ir_4x12_closed.wav"
+IR_PATH = ROOT / "pedalboard" / "data" / "cab_4x12_closed.wav"
 
 CHAIN_OURS = [
     ("noise_gate", {"threshold_db": -60}),
