@@ -9,8 +9,9 @@ back into the write makes repeats, each ``feedback`` times the previous one.
   that is an integer the copy is bit-exact (the 4-point Hermite interpolation
   used for fractional delays returns the stored sample at fraction 0).
 * **Glide**: the delay time follows its target with a per-sample one-pole
-  glide (time constant 80 ms) read through the interpolator, so turning the
-  time knob bends the pitch like a tape echo instead of clicking.
+  glide (time constant 80 ms; the last few samples of the way at a constant
+  0.1 % speed, so it lands exactly) read through the interpolator, so turning
+  the time knob bends the pitch like a tape echo instead of clicking.
 * **Darkening repeats**: ``high_cut_hz`` (a one-pole low-pass) and
   ``low_cut_hz`` (a one-pole high-pass) sit inside the loop, on what is
   written into the line, so every repeat passes them once more, like a
@@ -43,6 +44,9 @@ from pedalboard.effects.registry import register
 MAX_DELAY_SECONDS = 2.0
 MAX_MOD_MS = 5.0
 GLIDE_SECONDS = 0.08
+#: Slowest glide speed (samples per sample, a 0.1 % pitch bend), so a glide
+#: ends exactly on its target in finite time.
+GLIDE_MIN_STEP = 1e-3
 SYNC_CHOICES = ("off", "1/1", "1/2", "1/4", "1/4d", "1/4t", "1/8", "1/8d", "1/8t", "1/16")
 #: Length of each note value in beats (quarter notes).
 SYNC_BEATS = {
@@ -101,7 +105,12 @@ def _delay_kernel(block, buf, shared, chan, params, wet) -> None:
         fb += fb_step
         mix += mix_step
         gap = target - d
-        d = target if abs(gap) < 1e-7 else d + glide * gap
+        if abs(gap) <= GLIDE_MIN_STEP:
+            d = target
+        elif glide * abs(gap) >= GLIDE_MIN_STEP:
+            d += glide * gap
+        else:  # the last few samples at a constant, inaudible speed: it arrives
+            d += GLIDE_MIN_STEP if gap > 0 else -GLIDE_MIN_STEP
         for c in range(channels):
             dm = d
             if depth > 0.0:
