@@ -291,6 +291,9 @@ def phaser_kernel(
 def tremolo_kernel(
     block: np.ndarray,
     lfo_phase: np.ndarray,
+    offsets: np.ndarray,
+    target_offsets: np.ndarray,
+    offset_step: float,
     shape: int,
     edge: float,
     now: np.ndarray,
@@ -300,6 +303,9 @@ def tremolo_kernel(
 
     ``shape``: 0 sine, 1 triangle, 2 square whose edges are smoothed over
     ``edge`` of a cycle. ``now``/``target``: ``[phase_increment, depth]``.
+    ``offsets``: LFO phase per channel (cycles), gliding toward
+    ``target_offsets`` by ``offset_step`` per sample (switching the pan on
+    or off must not step the gain).
     """
     channels, frames = block.shape
     if frames == 0:
@@ -313,24 +319,34 @@ def tremolo_kernel(
         inc = now[0]
         depth = now[1]
         phase = lfo_phase[0]
+        offset = offsets[c]
+        goal = target_offsets[c]
         for i in range(frames):
             inc += d_inc
             depth += d_depth
             phase += inc
             if phase >= 1.0:
                 phase -= 1.0
+            if offset < goal:
+                offset = min(goal, offset + offset_step)
+            elif offset > goal:
+                offset = max(goal, offset - offset_step)
+            p = phase + offset
+            if p >= 1.0:
+                p -= 1.0
             if shape == 0:
-                lfo = _sin_cycles(phase)
+                lfo = _sin_cycles(p)
             elif shape == 1:
-                lfo = _triangle_cycles(phase)
+                lfo = _triangle_cycles(p)
             else:
-                s = _triangle_cycles(phase) * slope
+                s = _triangle_cycles(p) * slope
                 if s > 1.0:
                     s = 1.0
                 elif s < -1.0:
                     s = -1.0
                 lfo = s * (3.0 - s * s) * 0.5  # smoothstep: no corners at the edges
             block[c, i] *= 1.0 - depth * (1.0 - lfo) * 0.5
+        offsets[c] = offset
         phase_end = phase
     lfo_phase[0] = phase_end
     now[:] = target
@@ -583,7 +599,9 @@ class Tremolo(_LfoEffect):
     Gain ``1 - depth * (1 - lfo(t)) / 2``, between ``1 - depth`` and 1, with
     ``lfo`` a sine, a triangle, or a square whose edges are rounded over 4 ms
     (a hard square clicks; 4 ms is about an optical tremolo's fastest edge).
-    ``sync`` locks the rate to the tempo (one cycle per note value).
+    ``sync`` locks the rate to the tempo (one cycle per note value). With
+    ``pan`` on, a stereo signal's right channel swells while the left dips
+    (its LFO half a cycle behind): the sound moves between the speakers.
     """
 
     name = "tremolo"
@@ -591,12 +609,16 @@ class Tremolo(_LfoEffect):
     category = "modulation"
     SLOTS = 2
     EDGE_SECONDS = 0.004
+    #: Time the right channel's LFO takes to slide half a cycle when pan toggles.
+    PAN_GLIDE_SECONDS = 0.25
     SHAPES = ("sine", "triangle", "square")
     PARAMS = (
         Param("rate_hz", 5.0, 0.1, 20.0, unit="Hz", taper="log", label="Rate"),
         Param("depth", 0.5, 0.0, 1.0, label="Depth",
               description="Level dip at the LFO trough: the gain falls to 1 - depth."),
         Param("shape", "sine", kind="choice", choices=SHAPES, label="Shape"),
+        Param("pan", False, kind="bool", label="Pan",
+              description="Stereo: the channels move in opposition (auto-panner)."),
         _sync_param(),
     )
 
@@ -606,6 +628,19 @@ class Tremolo(_LfoEffect):
         self._target[1] = float(self.value("depth"))
         self._shape = self.SHAPES.index(str(self._values["shape"]))
         self._edge = min(0.2, self.EDGE_SECONDS * rate)
+        # Odd channels run half a cycle behind when panning (left and right opposite).
+        self._target_offsets[1::2] = 0.5 if self._values["pan"] else 0.0
+
+    def _allocate(self) -> None:
+        super()._allocate()
+        self._offsets[:] = 0.0
+        self._target_offsets = np.zeros(self.channels)
+        self._offset_step = 0.5 / (self.PAN_GLIDE_SECONDS * self.sample_rate)
+
+    def _reset(self) -> None:
+        super()._reset()
+        self._offsets[:] = self._target_offsets
 
     def _process(self, block: np.ndarray) -> None:
-        tremolo_kernel(block, self._phase, self._shape, self._edge, self._now, self._target)
+        tremolo_kernel(block, self._phase, self._offsets, self._target_offsets,
+                       self._offset_step, self._shape, self._edge, self._now, self._target)

@@ -251,6 +251,35 @@ def test_tremolo_triangle_and_smoothed_square() -> None:
     assert _dominant_rate(out) == pytest.approx(rate, rel=0.01)
 
 
+def test_pan_tremolo_moves_the_channels_in_opposition() -> None:
+    rate, depth = 2.0, 1.0
+    x = np.ones((2, SR), dtype=np.float32)
+    out = Tremolo(rate_hz=rate, depth=depth, pan=True).process(x, SR)
+    n = np.arange(SR)
+    lfo = np.sin(2 * np.pi * rate * (n + 1) / SR)
+    np.testing.assert_allclose(out[0], 1 - depth * (1 - lfo) / 2, atol=1e-5)
+    np.testing.assert_allclose(out[1], 1 - depth * (1 + lfo) / 2, atol=1e-5)
+    mono_both = Tremolo(rate_hz=rate, depth=depth, pan=False).process(x, SR)
+    np.testing.assert_array_equal(mono_both[0], mono_both[1])
+
+
+def test_switching_pan_slides_instead_of_stepping() -> None:
+    """The right LFO slides half a cycle in 0.25 s (2 Hz faster meanwhile):
+    the gain's slope never exceeds that of a (rate + 2) Hz sine."""
+    rate, depth = 2.0, 1.0
+    fx = Tremolo(rate_hz=rate, depth=depth)
+    fx.prepare(SR, 2, 64)
+    fx.reset()
+    x = np.ones((2, SR), dtype=np.float32)
+    for start in range(0, SR, 64):
+        if start == 64 * 300:
+            fx.pan = True
+        fx.process_inplace(x[:, start : start + 64])
+    steepest = np.pi * (rate + 2.0) * depth / SR
+    assert np.max(np.abs(np.diff(x[1]))) < 1.01 * steepest
+    assert np.max(np.abs(x[0] + x[1] - 1.0)[-SR // 4 :]) < 1e-5  # opposite once settled
+
+
 @pytest.mark.parametrize(("sync", "beats"), [("1/8", 0.5), ("1/4d", 1.5), ("1/8t", 1 / 3)])
 def test_tremolo_syncs_to_the_tempo(sync: str, beats: float) -> None:
     fx = Tremolo(sync=sync, rate_hz=9.0, depth=1.0)
