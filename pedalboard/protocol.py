@@ -447,3 +447,17 @@ def _union(models: list[type[BaseModel]]) -> Any:
     for model in models[1:]:
         union = union | model
     return union
+
+
+def write_schema(path: str = "docs/protocol.schema.json") -> None:
+    """Write the published schema (``python -m pedalboard.protocol [PATH]``)."""
+    import json
+    from pathlib import Path
+
+    Path(path).write_text(json.dumps(json_schema(), indent=2, sort_keys=True) + "\n", encoding="utf-8")
+
+
+if __name__ == "__main__":
+    import sys
+
+    write_schema(*sys.argv[1:2])

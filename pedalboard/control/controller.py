@@ -157,9 +157,11 @@ class Controller:
     # ------------------------------------------------------------ commands
     def handle(self, command: Command | dict[str, Any], source: str = "api") -> dict[str, Any]:
         """Apply one command from any thread; returns the reply message."""
-        request_id = command.get("id") if isinstance(command, dict) else command.id
+        request_id = getattr(command, "id", None)
+        if isinstance(command, dict):
+            request_id = command.get("id") if isinstance(command.get("id"), str) else None
         try:
-            if isinstance(command, dict):
+            if not isinstance(command, Command):
                 command = parse_command(command)
             with self.lock:
                 before = self._ticket

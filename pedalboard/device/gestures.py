@@ -28,9 +28,9 @@ synthetic bounce traces exactly:
 debounce re-check); a device thread calls it every few milliseconds, tests
 call it with the time they want.
 
-:class:`TapTempo` derives a tempo from taps: the median of the recent tap
-intervals (robust to one sloppy tap), reset after a 2 s pause, limited to
-40-300 bpm.
+:class:`TapTempo` derives a tempo from taps: the median beat length over
+the recent taps (robust to one sloppy tap), reset after a 2 s pause, limited
+to 40-300 bpm.
 """
 
 from __future__ import annotations
@@ -152,39 +152,42 @@ class GestureEngine:
 
 
 class TapTempo:
-    """Tempo from taps: the median of up to ``history`` recent intervals.
+    """Tempo from taps: the median beat length over the recent taps.
 
-    A pause longer than ``timeout_s`` starts over; intervals outside
-    ``min_bpm``..``max_bpm`` are not musical taps and are ignored."""
+    Every pair of recent taps (i, j) measures a beat as ``(t_j - t_i) / (j - i)``
+    and the tempo comes from the median of those (the Theil-Sen estimator):
+    one sloppy tap moves it by nothing, and long spans average the foot's
+    jitter away, where the median of adjacent intervals alone still wobbles by
+    a few bpm at fast tempos. A pause longer than ``timeout_s`` starts over; a
+    tap closer than one beat at ``max_bpm`` to the previous one is a double
+    trigger and is ignored; the result is limited to ``min_bpm``..``max_bpm``."""
 
-    def __init__(self, *, clock: Clock = time.monotonic, timeout_s: float = 2.0, history: int = 6,
+    def __init__(self, *, clock: Clock = time.monotonic, timeout_s: float = 2.0, history: int = 8,
                  min_bpm: float = 40.0, max_bpm: float = 300.0) -> None:
         self.clock = clock
         self.timeout_s = timeout_s
         self.min_bpm = min_bpm
         self.max_bpm = max_bpm
-        self._last: float | None = None
-        self._intervals: deque[float] = deque(maxlen=history)
+        self._taps: deque[float] = deque(maxlen=history)
 
     def tap(self, t: float | None = None) -> float | None:
         """Register a tap; returns the tempo in bpm once two taps are in."""
         now = self.clock() if t is None else t
-        last, self._last = self._last, now
-        if last is None or now - last > self.timeout_s:
-            self._intervals.clear()
-            return None
-        interval_s = now - last
-        if not 60.0 / self.max_bpm <= interval_s <= 60.0 / self.min_bpm:
+        if self._taps and now - self._taps[-1] > self.timeout_s:
+            self._taps.clear()
+        if self._taps and now - self._taps[-1] < 60.0 / self.max_bpm:
             return self.bpm
-        self._intervals.append(interval_s)
+        self._taps.append(now)
         return self.bpm
 
     @property
     def bpm(self) -> float | None:
-        if not self._intervals:
+        taps = list(self._taps)
+        if len(taps) < 2:
             return None
-        return 60.0 / statistics.median(self._intervals)
+        beats = [(taps[j] - taps[i]) / (j - i) for i in range(len(taps)) for j in range(i + 1, len(taps))]
+        bpm = 60.0 / statistics.median(beats)
+        return min(self.max_bpm, max(self.min_bpm, bpm))
 
     def reset(self) -> None:
-        self._last = None
-        self._intervals.clear()
+        self._taps.clear()

@@ -1,0 +1,42 @@
+"""Fixtures: a real pedal (store, virtual Engine, controller, socket) per test."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+from control_support import SECOND_PRESET, TEST_PRESET, Client, Pedal, short_tmpdir
+
+
+@pytest.fixture
+def data_dir() -> Iterator[Path]:
+    path = short_tmpdir()
+    yield path
+    shutil.rmtree(path, ignore_errors=True)
+
+
+@pytest.fixture
+def pedal(data_dir: Path) -> Iterator[Pedal]:
+    pedal = Pedal(data_dir)
+    reply = pedal.controller.call("save_preset", "ctl", preset=TEST_PRESET)
+    assert reply["type"] == "ack", reply
+    assert pedal.controller.call("save_preset", "ctl", preset=SECOND_PRESET)["type"] == "ack"
+    assert pedal.controller.call("select_preset", "ctl", preset="test")["type"] == "ack"
+    yield pedal
+    pedal.close()
+
+
+@pytest.fixture
+def connect(pedal: Pedal) -> Iterator[Callable[[], Client]]:
+    clients: list[Client] = []
+
+    def make() -> Client:
+        client = Client(pedal.server.path)
+        clients.append(client)
+        return client
+
+    yield make
+    for client in clients:
+        client.close()

@@ -1,0 +1,115 @@
+"""Helpers: a real pedal in the test process: SQLite store, virtual-backend Engine,
+controller and control socket, in a fresh data directory."""
+
+from __future__ import annotations
+
+import json
+import socket
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from pedalboard.control.controller import Controller
+from pedalboard.control.server import ControlServer, socket_path
+from pedalboard.control.store import Store
+from pedalboard.engine import Engine
+
+TEST_PRESET = {
+    "name": "Test", "id": "test",
+    "chain": [
+        {"id": "boost", "effect": "gain", "params": {"gain_db": 0.0}},
+        {"id": "level", "effect": "gain", "params": {"gain_db": -6.0}},
+    ],
+    "snapshots": [
+        {"name": "Loud", "params": {"boost.gain_db": 6.0}, "bypass": {"level": True}},
+        {"name": "Quiet", "params": {"boost.gain_db": -12.0}, "bypass": {"level": False}},
+    ],
+}
+SECOND_PRESET = {"name": "Second", "id": "second",
+                 "chain": [{"id": "boost", "effect": "gain", "params": {"gain_db": 3.0}}]}
+ACTIONS = {"fs1": {"press": "toggle:boost", "long": "tuner"}, "fs2": {"press": "preset:next"},
+           "fs3": {"press": "snapshot:1"}, "fs4": {"press": "tap"}}
+
+
+def short_tmpdir() -> Path:
+    """A data dir short enough for a Unix socket path (pytest's tmp_path can be long)."""
+    return Path(tempfile.mkdtemp(prefix="pd-"))
+
+
+class Pedal:
+    def __init__(self, data_dir: Path, actions: dict | None = None) -> None:
+        self.data_dir = data_dir
+        self.store = Store(data_dir)
+        self.engine = Engine("virtual")
+        self.controller = Controller(self.store, self.engine, actions=actions or ACTIONS,
+                                     )
+        self.controller.start()
+        self.engine.start()
+        self.server = ControlServer(self.controller, socket_path(data_dir))
+        self.server.start()
+
+    def close(self) -> None:
+        self.server.stop()
+        self.engine.stop()
+        self.store.close()
+
+
+class Client:
+    """A protocol v1 client that keeps every message it received."""
+
+    def __init__(self, path: Path) -> None:
+        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        self.sock.settimeout(10.0)
+        self.sock.connect(str(path))
+        self.file = self.sock.makefile("rwb")
+        self.received: list[dict[str, Any]] = []
+        self.sent: list[dict[str, Any]] = []
+        self.exchanges: list[tuple[Any, dict[str, Any]]] = []
+        self._n = 0
+        self.initial = self.read()
+
+    def read(self) -> dict[str, Any]:
+        line = self.file.readline()
+        assert line, "connection closed"
+        message = json.loads(line)
+        self.received.append(message)
+        return message
+
+    def send_raw(self, data: bytes) -> None:
+        self.file.write(data)
+        self.file.flush()
+
+    def request(self, cmd: str, **args: Any) -> dict[str, Any]:
+        self._n += 1
+        message = {"v": 1, "id": f"r{self._n}", "cmd": cmd, "args": args}
+        return self.send(message)
+
+    def send(self, message: Any) -> dict[str, Any]:
+        self.sent.append(message)
+        self.send_raw(json.dumps(message).encode() + b"\n")
+        wanted = message.get("id") if isinstance(message, dict) else None
+        reply = self.reply(wanted)
+        self.exchanges.append((message, reply))
+        return reply
+
+    def reply(self, wanted: str | None) -> dict[str, Any]:
+        while True:
+            message = self.read()
+            is_reply = message["type"] in ("ack", "error") or (
+                message["type"] == "state" and "id" in message)
+            if is_reply and message.get("id") == wanted:
+                return message
+
+    def close(self) -> None:
+        self.file.close()
+        self.sock.close()
+
+
+def wait_for(condition: Callable[[], bool], timeout_s: float = 5.0, what: str = "condition") -> None:
+    deadline = time.monotonic() + timeout_s
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        time.sleep(0.002)
