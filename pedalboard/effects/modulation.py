@@ -71,6 +71,13 @@ def synced_rate_hz(sync: str, bpm: float) -> float:
     return bpm / 60.0 / SYNC_BEATS[sync]
 
 
+def feedback_tail_seconds(loop_seconds: float, feedback: float) -> float:
+    """How long a loop of ``loop_seconds`` with gain ``feedback`` rings before
+    falling 60 dB: one pass plus the passes that take to lose 3 decades."""
+    passes = 3.0 / max(-math.log10(max(abs(feedback), 1e-3)), 0.02)
+    return loop_seconds * (1.0 + passes)
+
+
 def _sync_param() -> Param:
     return Param(
         "sync", "off", kind="choice", choices=SYNC_CHOICES, label="Sync",
@@ -454,9 +461,8 @@ class Chorus(_DelayModulation):
 
     @property
     def tail_seconds(self) -> float:
-        fb = abs(float(self._values["feedback"]))
-        delay = float(self._values["centre_delay_ms"]) * 1.5e-3
-        return delay * (1.0 + 3.0 / max(-math.log10(max(fb, 1e-3)), 0.02))
+        return feedback_tail_seconds(float(self._values["centre_delay_ms"]) * 1.5e-3,
+                                     float(self._values["feedback"]))
 
 
 @register
@@ -492,9 +498,8 @@ class Flanger(_DelayModulation):
 
     @property
     def tail_seconds(self) -> float:
-        fb = abs(float(self._values["feedback"]))
-        delay = float(self._values["delay_ms"]) * 1e-3
-        return delay * (1.0 + 3.0 / max(-math.log10(max(fb, 1e-3)), 0.02))
+        return feedback_tail_seconds(float(self._values["delay_ms"]) * 1e-3,
+                                     float(self._values["feedback"]))
 
 
 @register
@@ -588,8 +593,8 @@ class Phaser(_LfoEffect):
     def tail_seconds(self) -> float:
         # The cascade rings longest with its corner at the 20 Hz floor: about
         # stages / (pi * 20 Hz) per pass, repeated while feedback keeps it up.
-        passes = 3.0 / max(-math.log10(max(abs(float(self._values["feedback"])), 1e-3)), 0.02)
-        return int(self._values["stages"]) / (math.pi * 20.0) * (1.0 + passes)
+        return feedback_tail_seconds(int(self._values["stages"]) / (math.pi * 20.0),
+                                     float(self._values["feedback"]))
 
 
 @register
