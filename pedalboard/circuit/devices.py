@@ -1,0 +1,397 @@
+"""Circuit elements: what each one adds to the equations.
+
+Linear elements expand into *primitives* (conductance, capacitor, inductor,
+voltage source, current source, VCVS) that the compiler stamps into the MNA
+matrix. Semiconductors expand into series resistors (RS, RB, RE, RC become
+internal nodes) plus a :class:`NonlinearDevice`: a set of *ports* (junction
+voltages) and a row of parameters that the compiled kernel evaluates with the
+numba functions at the bottom of this file.
+
+Port convention: a port is a node pair (plus, minus); its voltage is
+``v(plus) - v(minus)`` and its current flows from plus to minus through the
+device. A BJT's ports are B'E' and B'C' (port currents ``ib + ic`` and
+``-ic``); a JFET's are GS and GD (``igs + ids`` and ``igd - ids``). PNP and
+P-channel parts swap each port's nodes, which turns them into NPN/N-channel
+parts with identical equations.
+
+Constants follow ngspice: 27 C (thermal voltage 25.85 mV), gmin = 1e-12 S
+across every junction (stamped as a linear conductance by the compiler), the
+SPICE depletion-charge formula with its FC linearisation. Junction
+capacitance enters through its charge ``q(v)``: with trapezoidal integration
+the capacitor current is ``(2/T) q(v) - h`` where ``h`` carries the history,
+so the capacitance is part of the nonlinear port current (charge-conserving).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import numba
+import numpy as np
+
+from pedalboard.circuit.netlist import GROUND, Element
+
+#: ngspice's constants (const.h), so the thermal voltage matches to the last digit.
+BOLTZMANN = 1.38064852e-23
+CHARGE = 1.6021766208e-19
+#: Thermal voltage at 27 C as ngspice computes it (kT/q with T = 300.15 K): 25.865 mV.
+VT = BOLTZMANN * 300.15 / CHARGE
+GMIN = 1e-12
+PARAMS_PER_DEVICE = 16
+MIN_OHMS = 1e-3
+DIODE, BJT, JFET = 0, 1, 2
+#: Rows of the kernel's scratch array ``vec``: Newton's right-hand side,
+#: port voltages, port currents, charges, capacitances, residual, step, next state.
+P, V, CUR, Q, CQ, RES, DV, XN = range(8)
+SCRATCH_ROWS = 8
+jit = numba.njit(cache=True, nogil=True)
+
+
+# -------------------------------------------------------------- primitives
+@dataclass(frozen=True)
+class Conductance:
+    a: str
+    b: str
+    siemens: float
+
+
+@dataclass(frozen=True)
+class Capacitor:
+    a: str
+    b: str
+    farads: float
+
+
+@dataclass(frozen=True)
+class Inductor:
+    a: str
+    b: str
+    henries: float
+
+
+@dataclass(frozen=True)
+class VoltageSource:
+    a: str
+    b: str
+    volts: float
+    is_input: bool = False
+
+
+@dataclass(frozen=True)
+class CurrentSource:
+    """SPICE convention: ``amps`` flow from ``a`` through the source to ``b``."""
+
+    a: str
+    b: str
+    amps: float
+
+
+@dataclass(frozen=True)
+class Vcvs:
+    a: str
+    b: str
+    control_a: str
+    control_b: str
+    gain: float
+
+
+Primitive = Conductance | Capacitor | Inductor | VoltageSource | CurrentSource | Vcvs
+
+
+@dataclass
+class NonlinearDevice:
+    """A semiconductor as the kernel sees it: its type code, ports, parameter
+    row, and per-port junction data for voltage limiting."""
+
+    name: str
+    code: int
+    ports: list[tuple[str, str]]
+    params: np.ndarray
+    port_vt: list[float] = field(default_factory=list)  # n*Vt per port (limiting)
+    port_vcrit: list[float] = field(default_factory=list)
+
+
+Expansion = tuple[list[Primitive], NonlinearDevice | None]
+
+
+# ------------------------------------------------------- linear elements
+def resistor(element: Element, value: float | None) -> Expansion:
+    assert value is not None
+    # A pot swept to its end must not change the circuit's structure: clamp
+    # at 1 milliohm instead of turning the resistor into a short.
+    ohms = value if abs(value) >= MIN_OHMS else MIN_OHMS
+    return [Conductance(element.nodes[0], element.nodes[1], 1.0 / ohms)], None
+
+
+def capacitor(element: Element, value: float | None) -> Expansion:
+    assert value is not None
+    return [Capacitor(element.nodes[0], element.nodes[1], value)], None
+
+
+def inductor(element: Element, value: float | None) -> Expansion:
+    assert value is not None
+    return [Inductor(element.nodes[0], element.nodes[1], value)], None
+
+
+def voltage_source(element: Element, value: float | None) -> Expansion:
+    assert value is not None
+    is_input = element.name == "vin"
+    return [VoltageSource(element.nodes[0], element.nodes[1], 0.0 if is_input else value,
+                          is_input)], None
+
+
+def current_source(element: Element, value: float | None) -> Expansion:
+    assert value is not None
+    return [CurrentSource(element.nodes[0], element.nodes[1], value)], None
+
+
+def vcvs(element: Element, value: float | None) -> Expansion:
+    assert value is not None
+    a, b, ca, cb = element.nodes
+    return [Vcvs(a, b, ca, cb, value)], None
+
+
+# --------------------------------------------------------- semiconductors
+def _series(node: str, ohms: float, internal: str, out: list[Primitive]) -> str:
+    """A series resistance: returns the internal node (or ``node`` if none)."""
+    if ohms <= 0.0:
+        return node
+    out.append(Conductance(node, internal, 1.0 / ohms))
+    return internal
+
+
+def _vcrit(nvt: float, saturation_amps: float) -> float:
+    return nvt * math.log(nvt / (math.sqrt(2.0) * saturation_amps))
+
+
+def diode(element: Element, value: float | None) -> Expansion:
+    assert element.model is not None
+    p = element.model.params
+    area = element.area
+    anode, cathode = element.nodes
+    prims: list[Primitive] = []
+    inner = _series(anode, p.get("rs", 0.0) / area, f"{element.name}#a", prims)
+    i_s = p.get("is", 1e-14) * area
+    nvt = p.get("n", 1.0) * VT
+    cjo = p.get("cjo", p.get("cj0", 0.0)) * area
+    row = np.zeros(PARAMS_PER_DEVICE)
+    row[:7] = (i_s, nvt, cjo, p.get("vj", 1.0), p.get("m", 0.5), p.get("fc", 0.5),
+               p.get("tt", 0.0))
+    device = NonlinearDevice(element.name, DIODE, [(inner, cathode)], row, [nvt],
+                             [_vcrit(nvt, i_s)])
+    return prims, device
+
+
+def bjt(element: Element, value: float | None) -> Expansion:
+    assert element.model is not None
+    p = element.model.params
+    area = element.area
+    c, b, e = element.nodes
+    prims: list[Primitive] = []
+    ci = _series(c, p.get("rc", 0.0) / area, f"{element.name}#c", prims)
+    bi = _series(b, p.get("rb", 0.0) / area, f"{element.name}#b", prims)
+    ei = _series(e, p.get("re", 0.0) / area, f"{element.name}#e", prims)
+    i_s = p.get("is", 1e-16) * area
+    nf, nr = p.get("nf", 1.0) * VT, p.get("nr", 1.0) * VT
+    vaf = p.get("vaf", p.get("va", 0.0))
+    row = np.zeros(PARAMS_PER_DEVICE)
+    row[:13] = (
+        i_s, p.get("bf", 100.0), p.get("br", 1.0), nf, nr, 1.0 / vaf if vaf > 0 else 0.0,
+        p.get("cje", 0.0) * area, p.get("vje", p.get("pe", 0.75)), p.get("mje", p.get("me", 0.33)),
+        p.get("cjc", 0.0) * area, p.get("vjc", p.get("pc", 0.75)), p.get("mjc", p.get("mc", 0.33)),
+        p.get("fc", 0.5),
+    )
+    if element.model.kind == "npn":
+        ports = [(bi, ei), (bi, ci)]
+    else:
+        ports = [(ei, bi), (ci, bi)]
+    device = NonlinearDevice(element.name, BJT, ports, row, [nf, nr],
+                             [_vcrit(nf, i_s), _vcrit(nr, i_s)])
+    return prims, device
+
+
+def jfet(element: Element, value: float | None) -> Expansion:
+    assert element.model is not None
+    p = element.model.params
+    area = element.area
+    d, g, s = element.nodes
+    i_s = p.get("is", 1e-14) * area
+    nvt = p.get("n", 1.0) * VT
+    row = np.zeros(PARAMS_PER_DEVICE)
+    row[:5] = (p.get("vto", -2.0), p.get("beta", 1e-4) * area, p.get("lambda", 0.0), i_s, nvt)
+    ports = [(g, s), (g, d)] if element.model.kind == "njf" else [(s, g), (d, g)]
+    vcrit = _vcrit(nvt, i_s)
+    return [], NonlinearDevice(element.name, JFET, ports, row, [nvt, nvt], [vcrit, vcrit])
+
+
+#: Element letter -> expansion; adding an element type starts here.
+EXPANDERS: dict[str, Callable[[Element, float | None], Expansion]] = {
+    "r": resistor, "c": capacitor, "l": inductor, "v": voltage_source,
+    "i": current_source, "e": vcvs, "d": diode, "q": bjt, "j": jfet,
+}
+
+
+def expand(element: Element, value: float | None) -> Expansion:
+    return EXPANDERS[element.kind](element, value)
+
+
+def is_ground(node: str) -> bool:
+    return node == GROUND
+
+
+# ------------------------------------------------- kernel-side evaluation
+@jit
+def junction(v: float, i_s: float, nvt: float) -> tuple[float, float]:
+    """Shockley current and conductance; exponential continued linearly above
+    80 thermal voltages so a wild Newton step cannot overflow."""
+    arg = v / nvt
+    if arg > 80.0:
+        e80 = math.exp(80.0)
+        return i_s * (e80 * (1.0 + arg - 80.0) - 1.0), i_s * e80 / nvt
+    e = math.exp(arg)
+    return i_s * (e - 1.0), i_s * e / nvt
+
+
+@jit
+def depletion(v: float, cj0: float, vj: float, m: float, fc: float) -> tuple[float, float]:
+    """SPICE depletion charge and capacitance, linearised above ``fc*vj``."""
+    if cj0 == 0.0:
+        return 0.0, 0.0
+    fcv = fc * vj
+    if v < fcv:
+        s = 1.0 - v / vj
+        sm = math.exp(-m * math.log(s))  # s**-m
+        return vj * cj0 * (1.0 - s * sm) / (1.0 - m), cj0 * sm
+    f1 = vj * (1.0 - math.exp((1.0 - m) * math.log(1.0 - fc))) / (1.0 - m)
+    f2 = math.exp((1.0 + m) * math.log(1.0 - fc))
+    f3 = 1.0 - fc * (1.0 + m)
+    q = cj0 * (f1 + (f3 * (v - fcv) + 0.5 * m / vj * (v * v - fcv * fcv)) / f2)
+    return q, cj0 / f2 * (f3 + m * v / vj)
+
+
+@jit
+def eval_diode(rows: np.ndarray, d: int, vec: np.ndarray, p: int, rate2: float,
+               hq: np.ndarray, jac: np.ndarray) -> None:
+    i, g = junction(vec[V, p], rows[d, 0], rows[d, 1])
+    qd, cd = depletion(vec[V, p], rows[d, 2], rows[d, 3], rows[d, 4], rows[d, 5])
+    tt = rows[d, 6]
+    qd += tt * i  # transit-time (diffusion) charge
+    cd += tt * g
+    vec[Q, p] = qd
+    vec[CQ, p] = cd
+    vec[CUR, p] = i + rate2 * qd - hq[p]
+    jac[p, p] = g + rate2 * cd
+
+
+@jit
+def eval_bjt(rows: np.ndarray, d: int, vec: np.ndarray, p: int, rate2: float,
+             hq: np.ndarray, jac: np.ndarray) -> None:
+    """Gummel-Poon without high injection (ngspice's bjtload with IKF=IKR=0,
+    ISE=ISC=0): Early effect through qb = 1/(1 - vbc/VAF)."""
+    vbe = vec[V, p]
+    vbc = vec[V, p + 1]
+    cbe, gbe = junction(vbe, rows[d, 0], rows[d, 3])
+    cbc, gbc = junction(vbc, rows[d, 0], rows[d, 4])
+    inv_vaf = rows[d, 5]
+    bf = rows[d, 1]
+    br = rows[d, 2]
+    one_over_qb = 1.0 - vbc * inv_vaf
+    ic = (cbe - cbc) * one_over_qb - cbc / br
+    ib = cbe / bf + cbc / br
+    dic_dbe = gbe * one_over_qb
+    dic_dbc = -gbc * one_over_qb - (cbe - cbc) * inv_vaf - gbc / br
+    dib_dbe = gbe / bf
+    dib_dbc = gbc / br
+    qe, ce = depletion(vbe, rows[d, 6], rows[d, 7], rows[d, 8], rows[d, 12])
+    qc, cc = depletion(vbc, rows[d, 9], rows[d, 10], rows[d, 11], rows[d, 12])
+    vec[Q, p] = qe
+    vec[Q, p + 1] = qc
+    vec[CQ, p] = ce
+    vec[CQ, p + 1] = cc
+    vec[CUR, p] = ib + ic + rate2 * qe - hq[p]
+    vec[CUR, p + 1] = -ic + rate2 * qc - hq[p + 1]
+    jac[p, p] = dib_dbe + dic_dbe + rate2 * ce
+    jac[p, p + 1] = dib_dbc + dic_dbc
+    jac[p + 1, p] = -dic_dbe
+    jac[p + 1, p + 1] = -dic_dbc + rate2 * cc
+
+
+@jit
+def _shichman_hodges(vgst: float, vds: float, beta: float, lam: float
+                     ) -> tuple[float, float, float]:
+    """Drain current, d/dvgst and d/dvds for vds >= 0 (ngspice JFET level 1, B=1)."""
+    if vgst <= 0.0:
+        return 0.0, 0.0, 0.0
+    betap = beta * (1.0 + lam * vds)
+    if vgst >= vds:  # linear region
+        ids = betap * vds * (2.0 * vgst - vds)
+        gm = betap * 2.0 * vds
+        gds = betap * (2.0 * vgst - 2.0 * vds) + beta * lam * vds * (2.0 * vgst - vds)
+        return ids, gm, gds
+    return betap * vgst * vgst, 2.0 * betap * vgst, beta * lam * vgst * vgst
+
+
+@jit
+def eval_jfet(rows: np.ndarray, d: int, vec: np.ndarray, p: int, rate2: float,
+              hq: np.ndarray, jac: np.ndarray) -> None:
+    vgs = vec[V, p]
+    vgd = vec[V, p + 1]
+    vto = rows[d, 0]
+    igs, ggs = junction(vgs, rows[d, 3], rows[d, 4])
+    igd, ggd = junction(vgd, rows[d, 3], rows[d, 4])
+    vds = vgs - vgd
+    if vds >= 0.0:
+        ids, gm, gds = _shichman_hodges(vgs - vto, vds, rows[d, 1], rows[d, 2])
+        d_gs = gm + gds
+        d_gd = -gds
+    else:  # inverse mode: drain and source swap roles
+        ids, gm, gds = _shichman_hodges(vgd - vto, -vds, rows[d, 1], rows[d, 2])
+        ids = -ids
+        d_gs = gds
+        d_gd = -(gm + gds)
+    vec[Q, p] = 0.0
+    vec[Q, p + 1] = 0.0
+    vec[CQ, p] = 0.0
+    vec[CQ, p + 1] = 0.0
+    vec[CUR, p] = igs + ids
+    vec[CUR, p + 1] = igd - ids
+    jac[p, p] = ggs + d_gs
+    jac[p, p + 1] = d_gd
+    jac[p + 1, p] = -d_gs
+    jac[p + 1, p + 1] = ggd - d_gd
+
+
+@jit
+def eval_devices(codes: np.ndarray, starts: np.ndarray, rows: np.ndarray, vec: np.ndarray,
+                 rate2: float, hq: np.ndarray, jac: np.ndarray) -> None:
+    """Port currents ``vec[CUR]``, charges ``vec[Q]``, capacitances
+    ``vec[CQ]`` and the block-diagonal Jacobian ``jac`` at the port voltages
+    ``vec[V]``; ``rate2`` = 2/T (0 for DC), ``hq`` the charge history."""
+    for d in range(codes.shape[0]):
+        code = codes[d]
+        if code == DIODE:
+            eval_diode(rows, d, vec, starts[d], rate2, hq, jac)
+        elif code == BJT:
+            eval_bjt(rows, d, vec, starts[d], rate2, hq, jac)
+        else:
+            eval_jfet(rows, d, vec, starts[d], rate2, hq, jac)
+
+
+@jit
+def pnjlim(vnew: float, vold: float, vt: float, vcrit: float) -> float:
+    """SPICE junction-voltage limiting (ngspice DEVpnjlim): a Newton step
+    into the exponential region moves logarithmically, not linearly."""
+    if vnew > vcrit and abs(vnew - vold) > 2.0 * vt:
+        if vold > 0.0:
+            arg = 1.0 + (vnew - vold) / vt
+            if arg > 0.0:
+                return vold + vt * math.log(arg)
+            return vcrit
+        return vt * math.log(vnew / vt)
+    if vnew < 0.0:
+        arg = -vold - 1.0 if vold > 0.0 else 2.0 * vold - 1.0
+        if vnew < arg:
+            return arg
+    return vnew

@@ -1,0 +1,236 @@
+"""``CircuitModel``: a compiled netlist that turns volts at Vin into volts at
+the output node, sample by sample, starting from the DC operating point.
+
+    model = CircuitModel.from_file("circuits/fuzz_face.cir", oversample=4)
+    out_volts = model.process_volts(in_volts)      # audio-rate float64
+    model.set_control("fuzz", 0.8)                 # takes effect at the next sample
+
+Controls move element values, never the structure: :meth:`matrices_for`
+recomputes the DK matrices in numpy (off the audio thread if wanted) and
+:meth:`load_matrices` copies them into the arrays the kernel reads, in place.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from pedalboard.circuit import oversampling
+from pedalboard.circuit.compiler import CircuitSystem, discretize
+from pedalboard.circuit.dcop import operating_point, port_currents
+from pedalboard.circuit.netlist import ControlSpec, Netlist, NetlistError, parse_netlist
+from pedalboard.circuit.solver import SCRATCH_ROWS, run_circuit
+
+__all__ = ["CircuitModel", "ControlSpec"]
+
+
+@dataclass
+class _State:
+    """Everything the kernel mutates for one channel."""
+
+    x: np.ndarray
+    v1: np.ndarray
+    v2: np.ndarray
+    hq: np.ndarray
+    up_hist: np.ndarray
+    down_hist: np.ndarray
+    positions: np.ndarray
+    stats: np.ndarray
+
+    def copy(self) -> _State:
+        return _State(*(a.copy() for a in (self.x, self.v1, self.v2, self.hq, self.up_hist,
+                                           self.down_hist, self.positions, self.stats)))
+
+    def assign(self, other: _State) -> None:
+        for name in ("x", "v1", "v2", "hq", "up_hist", "down_hist", "positions", "stats"):
+            getattr(self, name)[:] = getattr(other, name)
+
+
+class CircuitModel:
+    """A netlist compiled to a real-time nonlinear state-space model."""
+
+    def __init__(self, netlist: Netlist, *, oversample: int = 4, sample_rate: float = 48000.0,
+                 controls: Mapping[str, float] | None = None) -> None:
+        if oversample not in oversampling.FACTORS:
+            raise NetlistError(f"oversample must be one of {oversampling.FACTORS}, "
+                               f"not {oversample}")
+        self.netlist = netlist
+        self.system = CircuitSystem(netlist)
+        self.controls: list[ControlSpec] = list(netlist.controls)
+        self.input_volts = netlist.input_volts
+        self.output_volts = netlist.output_volts
+        self.output_node = netlist.output_node
+        self.oversample = int(oversample)
+        self.sample_rate = float(sample_rate)
+        self.rate2 = 2.0 * self.oversample * self.sample_rate
+        self._values = {c.name: c.default for c in self.controls}
+        for name, value in (controls or {}).items():
+            self._values[self._check_control(name, value)] = float(value)
+        self.resampler = oversampling.design(self.oversample, self.sample_rate)
+        system = self.system
+        k = system.num_ports
+        self._codes = system.codes
+        self._starts = np.asarray(system.port_starts, dtype=np.int64)
+        self._rows = system.rows
+        lo = np.zeros(k, dtype=np.int64)
+        hi = np.zeros(k, dtype=np.int64)
+        for d, start in enumerate(self._starts):
+            count = len(system.devices[d].ports)
+            lo[start:start + count] = start
+            hi[start:start + count] = start + count
+        self._block_lo, self._block_hi = lo, hi
+        self._vt = np.ascontiguousarray(system.port_vt, dtype=np.float64)
+        self._vcrit = np.ascontiguousarray(system.port_vcrit, dtype=np.float64)
+        self._mats = list(self.matrices_for(self._values))
+        nx = self._mats[0].shape[0]
+        self._vec = np.zeros((SCRATCH_ROWS, max(k, nx, 1)))
+        self._jac = np.zeros((k, k))
+        self._J = np.zeros((k, k))
+        taps_up = self.resampler.up_taps.shape[1]
+        taps_down = self.resampler.down_taps.shape[0]
+        self._state = _State(np.zeros(nx), np.zeros(k), np.zeros(k), np.zeros(k),
+                             np.zeros(2 * taps_up), np.zeros(2 * taps_down),
+                             np.zeros(2, dtype=np.int64), np.zeros(2, dtype=np.int64))
+        self._initial: _State | None = None
+        self.operating_point: dict[str, float] = {}
+        self.reset()
+
+    # ------------------------------------------------------------ creation
+    @classmethod
+    def from_file(cls, path: str | Path, *, oversample: int = 4, sample_rate: float = 48000.0,
+                  controls: Mapping[str, float] | None = None) -> CircuitModel:
+        return cls(parse_netlist(path), oversample=oversample, sample_rate=sample_rate,
+                   controls=controls)
+
+    def copy(self) -> CircuitModel:
+        """Another channel: shares the (read-only) matrices, owns its state."""
+        twin = object.__new__(CircuitModel)
+        twin.__dict__.update(self.__dict__)
+        twin._state = self._state.copy()
+        twin._initial = self._initial.copy() if self._initial else None
+        twin._vec = self._vec.copy()
+        twin._jac = self._jac.copy()
+        twin._J = self._J.copy()
+        twin._values = dict(self._values)
+        return twin
+
+    # ------------------------------------------------------------ controls
+    def _check_control(self, name: str, value: float) -> str:
+        key = name.lower()
+        spec = next((c for c in self.controls if c.name == key), None)
+        if spec is None:
+            known = ", ".join(c.name for c in self.controls) or "none"
+            raise NetlistError(f"{self.netlist.path}: no control {name!r} (controls: {known})")
+        if not spec.min <= float(value) <= spec.max:
+            raise NetlistError(f"{self.netlist.path}: control {key} = {value} outside "
+                               f"[{spec.min:g}, {spec.max:g}]")
+        return key
+
+    @property
+    def control_values(self) -> dict[str, float]:
+        return dict(self._values)
+
+    def matrices_for(self, values: Mapping[str, float]) -> tuple[np.ndarray, ...]:
+        """The kernel's DK matrices for a control setting (numpy, ~0.3 ms);
+        safe to call from any thread."""
+        mats, _ = discretize(self.system, dict(values), self.oversample * self.sample_rate)
+        return mats.arrays()
+
+    def load_matrices(self, arrays: tuple[np.ndarray, ...]) -> None:
+        """Copy precomputed matrices into the live ones (no allocation)."""
+        for live, new in zip(self._mats, arrays, strict=True):
+            live[...] = new
+
+    def set_control(self, name: str, value: float) -> None:
+        """Move a control; the next processed sample uses the new value."""
+        key = self._check_control(name, value)
+        self._values[key] = float(value)
+        self.load_matrices(self.matrices_for(self._values))
+
+    # ------------------------------------------------------------- running
+    @property
+    def newton_failures(self) -> int:
+        return int(self._state.stats[0])
+
+    @property
+    def latency(self) -> int:
+        """Delay of :meth:`process_block` in audio samples (the resampler's)."""
+        return self.resampler.latency
+
+    def reset(self) -> None:
+        """Back to the DC operating point at the current control settings."""
+        op = operating_point(self.system, self._values)
+        s = self._state
+        self.operating_point = {n: v for n, v in op.node_volts.items() if "#" not in n}
+        st = op.stamps
+        _, stamps = discretize(self.system, self._values, self.oversample * self.sample_rate)
+        nn = len(self.system.node_index)
+        branch = stamps.T[:, :nn] @ op.z[:nn]
+        caps = ~stamps.reactive_is_inductor
+        # At rest a capacitor carries no current (x = 2C/T * v) and an
+        # inductor's history is its DC current.
+        x = np.where(caps, stamps.reactive_g * branch, 0.0)
+        if st.inductor_current_rows:
+            x[~caps] = op.z[st.inductor_current_rows]
+        s.x[:] = x
+        s.v1[:] = op.port_volts
+        s.v2[:] = op.port_volts
+        k = s.v1.shape[0]
+        if k:
+            s.hq[:] = self.rate2 * port_currents(self.system, op.port_volts)[2]
+        s.up_hist[:] = 0.0
+        # The decimator's history holds the resting output, so no step at start.
+        s.down_hist[:] = op.node_volts[self.output_node]
+        s.positions[:] = 0
+        s.stats[:] = 0
+        self._initial = s.copy()
+
+    def process_block(self, volts_in: np.ndarray, volts_out: np.ndarray) -> None:
+        """Streaming: float64 in -> float64 out (delayed by :attr:`latency`).
+        Allocates nothing; this is what the real-time effect calls."""
+        A, B, b, C, D, E, e, F, G, HH, K = self._mats
+        s = self._state
+        r = self.resampler
+        run_circuit(volts_in, volts_out, A, B, b, C, D, E, e, F, G, HH, K, self._codes,
+                    self._starts, self._rows, self._block_lo, self._block_hi, self._vt,
+                    self._vcrit, self.rate2, s.x, s.v1, s.v2, s.hq, self._vec, self._jac,
+                    self._J, r.up_taps, s.up_hist, r.down_taps, s.down_hist, s.positions,
+                    s.stats)
+
+    def process_volts(self, volts: np.ndarray) -> np.ndarray:
+        """Audio-rate volts at Vin -> volts at the output node, time-aligned
+        (the resampler's delay is removed exactly), continuing the state.
+
+        The last ``latency`` output samples of a call need input that has not
+        arrived yet: they are computed as if silence (0 V) followed, and the
+        state is then rewound so the next call continues exactly."""
+        volts = np.ascontiguousarray(volts, dtype=np.float64).ravel()
+        n = volts.size
+        m = self.resampler.latency
+        out = np.empty(n + m)
+        self.process_block(volts, out[:n])
+        if m:
+            saved = self._state.copy()
+            tail = np.zeros(m)
+            self.process_block(tail, out[n:])
+            failures = self._state.stats[0]
+            self._state.assign(saved)
+            self._state.stats[0] = failures
+        return out[m:].copy() if m else out
+
+    def describe(self) -> dict[str, object]:
+        """What ``pedal circuit info`` prints."""
+        return {
+            "title": self.netlist.title,
+            "nodes": self.netlist.nodes,
+            "elements": [e.name for e in self.netlist.elements],
+            "controls": [c.__dict__ for c in self.controls],
+            "ports": self.system.num_ports,
+            "states": int(self._mats[0].shape[0]),
+            "operating_point": self.operating_point,
+            "output_node": self.output_node,
+            "latency_samples": self.latency,
+        }
