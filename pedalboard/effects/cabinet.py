@@ -306,7 +306,10 @@ class Cabinet(Effect):
             self._clear_state()
 
     def impulse_response(self) -> np.ndarray:
-        """The IR at the prepared sample rate (what the output is convolved with)."""
+        """The IR the output is convolved with: at the prepared sample rate, or
+        at the file's own rate before ``prepare``."""
+        if not self.sample_rate:
+            return self._raw_ir.copy()
         return self._ir.copy()
 
     def _build_partitions(self) -> None:
