@@ -336,3 +336,28 @@ def test_vibrato_has_no_dry_signal() -> None:
     out = Vibrato(depth_semitones=0.0).process(x, SR)
     assert out[13] == pytest.approx(1.0, abs=1e-6)
     assert np.sum(np.abs(out)) == pytest.approx(1.0, abs=1e-5)
+
+
+# ----------------------------------------------------- block-size invariance
+@pytest.mark.parametrize(("name", "params"), [
+    ("tremolo", {"shape": "square", "pan": True}),
+    ("tremolo", {"shape": "triangle", "sync": "1/16"}),
+    ("phaser", {"stages": "12", "feedback": 0.9, "depth": 1.0}),
+    ("chorus", {"feedback": 0.9, "sync": "1/16", "depth": 1.0}),
+    ("flanger", {"feedback": -0.95, "depth": 1.0, "rate_hz": 5.0}),
+    ("vibrato", {"depth_semitones": 3.0, "rate_hz": 0.5}),
+])
+def test_non_default_settings_do_not_depend_on_block_size(name: str, params: dict) -> None:
+    """The generic contract checks the defaults; the LFO shapes, pan, sync and
+    deep feedback must advance per sample too."""
+    riff = 0.5 * guitar_riff(0.3, SR)
+    audio = np.stack([riff, np.roll(riff, 480)]).astype(np.float32)
+    whole = create_effect(name, params).process(audio, SR)
+    for block in (1, 64, 1000):
+        fx = create_effect(name, params)
+        piece = audio[:, : (SR // 20 if block == 1 else audio.shape[1])].copy()
+        fx.prepare(SR, 2, max(block, 64))
+        fx.reset()
+        for start in range(0, piece.shape[1], block):
+            fx.process_inplace(piece[:, start : start + block])
+        assert np.max(np.abs(piece - whole[:, : piece.shape[1]])) <= 1e-5, f"blocks of {block}"

@@ -129,3 +129,18 @@ def test_pedal_moves_glide_without_jumps() -> None:
     # the 5.5x sweep (a factor 1.16); an unsmoothed pedal would jump 5.5x at once.
     assert steps.max() < 0.2
     assert np.all(np.isfinite(tone)) and np.max(np.abs(np.diff(tone[0]))) < 0.1
+
+
+def test_auto_mode_does_not_depend_on_block_size() -> None:
+    riff = 0.5 * guitar_riff(0.3, SR)
+    audio = np.stack([riff, np.roll(riff, 480)]).astype(np.float32)
+    params = {"mode": "auto", "sensitivity": 0.8, "attack_ms": 1.0, "release_ms": 30.0}
+    whole = Wah(**params).process(audio, SR)
+    for block in (1, 64, 1000):
+        fx = Wah(**params)
+        piece = audio[:, : (SR // 20 if block == 1 else audio.shape[1])].copy()
+        fx.prepare(SR, 2, max(block, 64))
+        fx.reset()
+        for start in range(0, piece.shape[1], block):
+            fx.process_inplace(piece[:, start : start + block])
+        assert np.max(np.abs(piece - whole[:, : piece.shape[1]])) <= 1e-5, f"blocks of {block}"
