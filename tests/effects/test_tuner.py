@@ -49,6 +49,15 @@ def test_sines_within_one_cent(midi: int, detune_cents: float) -> None:
         assert reading.clarity > 0.99
 
 
+@pytest.mark.parametrize("midi", [37, 38, 40, 45, 64, 88, 89])
+def test_a_2048_sample_window_is_enough_from_70_hz_to_1_4_khz(midi: int) -> None:
+    true_hz = note_frequency(midi)  # C#2 69.3 Hz .. F6 1397 Hz
+    for signal in (sine(true_hz, 0.1, SR)[:2048], pluck(true_hz, 0.2, SR, seed=1)[2400:4448]):
+        reading = detect_pitch(signal, SR)
+        assert reading is not None and reading.note == _name(midi)
+        assert abs(_cents(reading.frequency_hz, true_hz)) < 1.0
+
+
 def test_open_strings_read_their_names() -> None:
     for true_hz, name in zip(OPEN_STRINGS_HZ, ("E2", "A2", "D3", "G3", "B3", "E4"), strict=True):
         reading = detect_pitch(sine(true_hz, 0.1, SR)[:WINDOW], SR)
