@@ -78,7 +78,7 @@ def error_db(model: np.ndarray, reference: np.ndarray) -> float:
 
 
 def _fade_in(x: np.ndarray, sample_rate: float) -> np.ndarray:
-    n = min(x.size, int(round(FADE_IN_S * sample_rate)))
+    n = min(x.size, round(FADE_IN_S * sample_rate))
     x = x.copy()
     x[:n] *= 0.5 - 0.5 * np.cos(np.pi * np.arange(n) / n)
     return x
@@ -113,7 +113,7 @@ def _wav_volts(path: Path, duration_s: float, sample_rate: float) -> np.ndarray:
     x = data[:, 0]
     if rate != sample_rate:
         x = resample_poly(x, int(sample_rate), int(rate))
-    x = x[: int(round(duration_s * sample_rate))]
+    x = x[: round(duration_s * sample_rate)]
     peak = np.max(np.abs(x)) if x.size else 0.0
     if peak == 0.0:
         raise PedalError(f"{path}: the input is silent")
