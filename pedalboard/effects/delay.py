@@ -203,6 +203,14 @@ class Delay(Effect):
         self._chan = np.zeros((self.channels, 2))
         self._params = np.zeros(13)
         self._wet = np.zeros(self.channels)
+        self._compile_for_glides()
+
+    def _compile_for_glides(self) -> None:
+        """While a parameter glides, the base class hands ``_process`` strided
+        slices of a stereo block, a second array layout for numba: compile (or
+        load) that variant now, in ``prepare``, not in the audio thread at the
+        first knob turn. ``prepare`` clears the state right after."""
+        self._process(np.zeros((self.channels, 4), dtype=np.float32)[:, :2])
 
     def _reset(self) -> None:
         self._buf[:] = 0.0

@@ -327,6 +327,14 @@ class _Drive(Effect):
         self._path0, self._path1 = np.zeros(longest // 2), np.zeros(longest // 2)
         self._drive_gain = db_to_gain(self.value("drive_db"))
         self._level_gain = db_to_gain(self.value("level_db"))
+        self._compile_for_glides()
+
+    def _compile_for_glides(self) -> None:
+        """While a parameter glides, the base class hands ``_process`` strided
+        slices of a stereo block, a second array layout for numba: compile (or
+        load) that variant now, in ``prepare``, not in the audio thread at the
+        first knob turn. ``prepare`` clears the state right after."""
+        self._process(np.zeros((self.channels, 4), dtype=np.float32)[:, :2])
 
     def _reset(self) -> None:
         for array in (self._state, self._up, self._down):
