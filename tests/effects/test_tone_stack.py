@@ -185,3 +185,105 @@ def test_knob_glide_is_smooth() -> None:
     assert np.diff(level_db).min() > -0.05  # rises steadily, never dips back
     final = expected_db("fender", (0.5, 0.5, 1.0), np.array([2000.0]))[0] + 20 * np.log10(0.5)
     assert level_db[-20:] + 3.0103 == pytest.approx(np.full(20, final), abs=0.1)
+
+
+# ---------------------------------------------------------------- Baxandall
+# r1, r2, bass pot, c1, c2, c3, c4, treble pot, r4 (see BaxandallParts)
+BAX = (10e3, 10e3, 100e3, 47e-9, 47e-9, 10e-9, 10e-9, 100e3, 2.2e3)
+BAX_KNOBS = [(0.5, 0.5), (1.0, 0.5), (0.0, 1.0), (0.3, 0.8), (1.0, 0.0), (0.0, 0.0)]
+
+
+def baxandall_nodal(bass: float, treble: float, s: np.ndarray) -> np.ndarray:
+    """|H| of the Baxandall by nodal analysis at each s (ideal op-amp: the
+    summing node g is held at 0 V and its KCL fixes the output)."""
+    r1, r2, pot_b, c1, c2, c3, c4, pot_t, r4 = BAX
+    ra, rb = max((1 - bass) * pot_b, 1e-3), max(bass * pot_b, 1e-3)
+    rc, rd = max((1 - treble) * pot_t, 1e-3), max(treble * pot_t, 1e-3)
+    nodes = ["a", "b", "c", "d", "v", "out"]  # unknowns; "in" = 1 V, "g" = 0 V
+    kcl = ["a", "b", "c", "d", "v", "g"]
+    result = []
+    for sk in np.atleast_1d(s):
+        branches = [("in", "a", 1 / r1), ("a", "g", 1 / ra + sk * c1),
+                    ("g", "b", 1 / rb + sk * c2), ("b", "out", 1 / r2),
+                    ("in", "c", sk * c3), ("c", "v", 1 / rc), ("v", "d", 1 / rd),
+                    ("d", "out", sk * c4), ("v", "g", 1 / r4)]
+        matrix = np.zeros((6, 6), dtype=complex)
+        rhs = np.zeros(6, dtype=complex)
+        for p, q, y in branches:
+            for here, there in ((p, q), (q, p)):
+                if here not in kcl:
+                    continue
+                row = kcl.index(here)
+                if here in nodes:
+                    matrix[row, nodes.index(here)] += y
+                if there in nodes:
+                    matrix[row, nodes.index(there)] -= y
+                elif there == "in":
+                    rhs[row] += y
+        result.append(np.linalg.solve(matrix, rhs)[-1])
+    return np.array(result)
+
+
+def test_baxandall_nodal_analysis_matches_ngspice(tmp_path: Path) -> None:
+    r1, r2, pot_b, c1, c2, c3, c4, pot_t, r4 = BAX
+    for bass, treble in BAX_KNOBS:
+        def r(value: float) -> float:
+            return max(value, 1e-3)
+
+        data = tmp_path / "bax.txt"
+        netlist = f"""Baxandall
+Vin in 0 dc 0 ac 1
+R1 in a {r1}
+Ra a g {r((1 - bass) * pot_b)}
+C1 a g {c1}
+Rb g b {r(bass * pot_b)}
+C2 g b {c2}
+R2 b out {r2}
+C3 in c {c3}
+Rc c v {r((1 - treble) * pot_t)}
+Rd v d {r(treble * pot_t)}
+C4 d out {c4}
+R4 v g {r4}
+E1 out 0 0 g 1e8
+.control
+ac dec 10 20 20k
+wrdata {data} v(out)
+quit
+.endc
+.end
+"""
+        path = tmp_path / "bax.cir"
+        path.write_text(netlist)
+        subprocess.run(["ngspice", "-b", str(path)], check=True, capture_output=True,
+                       timeout=60)
+        table = np.loadtxt(data)
+        spice = np.abs(table[:, 1] + 1j * table[:, 2])
+        nodal = np.abs(baxandall_nodal(bass, treble, 2j * np.pi * table[:, 0]))
+        assert np.max(np.abs(20 * np.log10(spice / nodal))) < 0.01, (bass, treble)
+
+
+@pytest.mark.parametrize("knobs", BAX_KNOBS)
+def test_baxandall_response_matches_circuit(knobs: tuple[float, float]) -> None:
+    bass, treble = knobs
+    fx = create_effect("tone_stack", {"model": "baxandall", "bass": bass, "treble": treble,
+                                      "mid": 0.9})
+    impulse = np.zeros(1 << 16)
+    impulse[0] = 1.0
+    h = fx.process(impulse, SR).astype(np.float64)
+    n = np.arange(h.size)
+    measured = 20 * np.log10(np.abs([np.sum(h * np.exp(-2j * np.pi * f * n / SR))
+                                     for f in FREQS]))
+    expected = 20 * np.log10(np.abs(baxandall_nodal(bass, treble,
+                                                    2j * SR * np.tan(np.pi * FREQS / SR))))
+    assert np.max(np.abs(measured - expected)) <= 0.1
+
+
+def test_baxandall_is_flat_at_noon_and_boosts_as_much_as_it_cuts() -> None:
+    s = 2j * np.pi * FREQS
+    assert np.max(np.abs(20 * np.log10(np.abs(baxandall_nodal(0.5, 0.5, s))))) < 0.01
+    boost = 20 * np.log10(np.abs(baxandall_nodal(0.9, 0.8, s)))
+    cut = 20 * np.log10(np.abs(baxandall_nodal(0.1, 0.2, s)))
+    np.testing.assert_allclose(boost, -cut, atol=0.01)
+    full = 20 * np.log10(np.abs(baxandall_nodal(1.0, 1.0, s)))
+    assert full[0] > 15 and full[-1] > 12  # about +17 dB at 30 Hz, +14 dB at 15 kHz
+    assert np.min(full) > -0.5  # both knobs up: a smile, no dip below flat
