@@ -1,4 +1,4 @@
-"""The passive treble-mid-bass tone stack of Fender and Marshall amplifiers.
+"""Amp tone stacks: the passive Fender/Marshall TMB stack and an active Baxandall.
 
 The "TMB" stack sits between two triode stages: the signal reaches the
 treble pot through a small cap ``C1`` (treble) and, through the slope
@@ -13,8 +13,9 @@ ground). The output is the treble pot's wiper::
          └── C3 ───────────────── R3 (mid, to wiper) ── ground
 
 It is a third-order passive network, and its knobs interact: the famous mid
-scoop around 400-700 Hz of a Fender with everything on 5 is the notch of the
-bridged-T it forms, not a peaking filter. D. Yeh and J. O. Smith derived its
+scoop of a Fender with everything on 5 is the notch of the bridged-T it
+forms, not a peaking filter (with the parts below it bottoms out at about
+770 Hz, -11.7 dB, for the Bassman and 720 Hz, -8.5 dB, for the JCM800). D. Yeh and J. O. Smith derived its
 transfer function in closed form ("Discretization of the '59 Fender Bassman
 tone stack", DAFx 2006)::
 
@@ -26,9 +27,9 @@ fraction of R1 below it), ``m`` (mid wiper, fraction of R3 below it) and
 recomputed whenever a knob moves (a few dozen flops) and discretised with the
 bilinear transform ``s = 2 fs (1 - z^-1) / (1 + z^-1)``, which maps the
 analog response at ``2 fs tan(w / 2)`` exactly onto digital frequency ``w``.
-The filter runs as one third-order section in transposed direct form II
-with float64 state. An active Baxandall bass/treble network is the third
-model (fourth order, same treatment).
+The filter runs as one section (third order here, fourth for the active
+Baxandall bass/treble network of :class:`BaxandallParts`, the third model)
+in transposed direct form II with float64 state.
 
 Knobs are 0..1 as on the amp (5 on a 0-10 dial = 0.5). The bass pot is
 audio (logarithmic) taper, as in the amps: at half travel it puts about a
