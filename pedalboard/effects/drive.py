@@ -30,7 +30,9 @@ shaper (ADAA when oversampling) -> downsample -> post-filter -> ``tone`` low-pas
   through: ``pre = x - 0.85 * LP720(x)``, like the TS's 4.7 kOhm + 47 nF leg),
   then the symmetric soft clip ``f(u) = u / sqrt(1 + u^2)``: odd harmonics only.
 * ``distortion`` (Spotify's ``Distortion``): ``f(u) = tanh(u)``, symmetric, odd
-  harmonics only, with no pre-filter.
+  harmonics only, with no pre-filter. Its defaults (tone open, oversample 1)
+  make it Spotify's ``Distortion`` exactly, at the same cost; overdrive and
+  fuzz default to 4x.
 * ``fuzz`` (Fuzz-Face-like): asymmetric hard clipping of a starved transistor.
   ``bias`` (0..1) sets the operating point: at 1 the clip is symmetric at
   +-1; lowering it clips the negative half earlier (``-(0.4 + 0.6 bias)``:
@@ -297,14 +299,64 @@ def _drive_kernel(block, shape, stages, params, coefs, counts, state, up, down,
         state[c, 6] = z2 if abs(z2) > DENORMAL_FLOOR else 0.0
 
 
+@jit
+def _drive_plain(block, shape, params, state) -> None:
+    """``oversample = "1"``: the same chain as :func:`_drive_kernel` without the
+    rate changes, fused into one pass per channel (the cheapest setting)."""
+    channels, frames = block.shape
+    pre_mix, pre_a = params[0], params[1]
+    g0, g1 = params[2], params[3]
+    t, p, n = params[4], params[5], params[6]
+    dc_a = params[7]
+    l0, l1 = params[8], params[9]
+    b0, b1, b2, a1, a2 = params[10], params[11], params[12], params[13], params[14]
+    tone_on = params[15] > 0.5
+    g_step = (g1 - g0) / max(frames, 1)
+    l_step = (l1 - l0) / max(frames, 1)
+    for c in range(channels):
+        lp = state[c, 0]
+        u = state[c, 1]
+        dcx = state[c, 3]
+        dcy = state[c, 4]
+        z1 = state[c, 5]
+        z2 = state[c, 6]
+        g = g0
+        lev = l0
+        for i in range(frames):
+            g += g_step
+            lev += l_step
+            x = float(block[c, i])
+            lp += pre_a * (x - lp)
+            u = g * (x - pre_mix * lp)
+            y = _shape(u, shape, t, p, n)
+            if shape == SHAPE_FUZZ:
+                dcy = dc_a * (dcy + y - dcx)
+                dcx = y
+                y = dcy
+            if tone_on:
+                out = b0 * y + z1
+                z1 = b1 * y - a1 * out + z2
+                z2 = b2 * y - a2 * out
+                y = out
+            block[c, i] = y * lev
+        state[c, 0] = lp if abs(lp) > DENORMAL_FLOOR else 0.0
+        state[c, 1] = u  # the ADAA memory stays current for a switch to 2x and up
+        state[c, 2] = _antiderivative(u, shape, t, p, n)
+        state[c, 3] = dcx if abs(dcx) > DENORMAL_FLOOR else 0.0
+        state[c, 4] = dcy if abs(dcy) > DENORMAL_FLOOR else 0.0
+        state[c, 5] = z1 if abs(z1) > DENORMAL_FLOOR else 0.0
+        state[c, 6] = z2 if abs(z2) > DENORMAL_FLOOR else 0.0
+
+
 # ----------------------------------------------------------------- effects
-def _drive_params(drive_max_db: float, drive_default_db: float) -> tuple[Param, ...]:
+def _drive_params(drive_max_db: float, drive_default_db: float, tone: float = 0.5,
+                  oversample: str = "4") -> tuple[Param, ...]:
     return (
         Param("drive_db", drive_default_db, 0.0, drive_max_db, unit="dB", label="Drive"),
-        Param("tone", 0.5, 0.0, 1.0, label="Tone",
+        Param("tone", tone, 0.0, 1.0, label="Tone",
               description="Low-pass after the clipper: 500 Hz at 0, open at 1."),
         Param("level_db", 0.0, -40.0, 12.0, unit="dB", label="Level"),
-        Param("oversample", "4", kind="choice", choices=OVERSAMPLE_CHOICES,
+        Param("oversample", oversample, kind="choice", choices=OVERSAMPLE_CHOICES,
               label="Oversampling", description="Shaping rate: base rate times this."),
     )
 
@@ -333,8 +385,15 @@ class _Drive(Effect):
         """While a parameter glides, the base class hands ``_process`` strided
         slices of a stereo block, a second array layout for numba: compile (or
         load) that variant now, in ``prepare``, not in the audio thread at the
-        first knob turn. ``prepare`` clears the state right after."""
-        self._process(np.zeros((self.channels, 4), dtype=np.float32)[:, :2])
+        first knob turn. Both kernels, for both layouts, so that switching
+        ``oversample`` compiles nothing either. ``prepare`` clears the state
+        right after."""
+        scratch = np.zeros((self.channels, 4), dtype=np.float32)
+        for block in (scratch, scratch[:, :2]):
+            _drive_plain(block, self.SHAPE, self._params, self._state)
+            _drive_kernel(block, self.SHAPE, 1, self._params, _STAGE_COEFS, _STAGE_COUNTS,
+                          self._state, self._up, self._down, self._buf, self._path0,
+                          self._path1)
 
     def _reset(self) -> None:
         for array in (self._state, self._up, self._down):
@@ -382,8 +441,12 @@ class _Drive(Effect):
 
     def _process(self, block: np.ndarray) -> None:
         stages = OVERSAMPLE_CHOICES.index(self._values["oversample"])
-        _drive_kernel(block, self.SHAPE, stages, self._params, _STAGE_COEFS, _STAGE_COUNTS,
-                      self._state, self._up, self._down, self._buf, self._path0, self._path1)
+        if stages == 0:
+            _drive_plain(block, self.SHAPE, self._params, self._state)
+        else:
+            _drive_kernel(block, self.SHAPE, stages, self._params, _STAGE_COEFS, _STAGE_COUNTS,
+                          self._state, self._up, self._down, self._buf, self._path0,
+                          self._path1)
         # The in-chunk ramps have arrived at their targets.
         self._params[2] = self._params[3]
         self._params[8] = self._params[9]
@@ -402,12 +465,15 @@ class Overdrive(_Drive):
 
 @register
 class Distortion(_Drive):
-    """Spotify's ``Distortion`` (``tanh`` of ``drive_db``) with tone, level and oversampling."""
+    """Spotify's ``Distortion`` (``tanh`` of ``drive_db``) with tone, level and oversampling.
+
+    Its defaults (drive 25 dB, tone open, no oversampling) are exactly
+    Spotify's; for a guitar, set ``oversample`` to 4 and a ``tone``."""
 
     name = "distortion"
     label = "Distortion"
     SHAPE = SHAPE_TANH
-    PARAMS = _drive_params(60.0, 25.0)
+    PARAMS = _drive_params(60.0, 25.0, tone=1.0, oversample="1")
 
 
 @register

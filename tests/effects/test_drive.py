@@ -154,6 +154,8 @@ def test_distortion_without_oversampling_is_spotifys_tanh() -> None:
         out = Distortion(drive_db=drive_db, tone=1.0, oversample="1").process(x, SR)
         expected = np.tanh(10 ** (drive_db / 20) * x.astype(np.float32).astype(np.float64))
         assert np.max(np.abs(out - expected)) < 1e-6
+    defaults = Distortion().process(x, SR)  # Spotify's defaults: drive_db 25
+    assert np.max(np.abs(defaults - np.tanh(10 ** (25 / 20) * x.astype(np.float32)))) < 1e-6
 
 
 def test_oversampled_distortion_is_tanh_half_a_step_late() -> None:
