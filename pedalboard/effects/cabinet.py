@@ -284,16 +284,25 @@ class Cabinet(Effect):
     def __init__(self, **values: object) -> None:
         self._raw_ir: np.ndarray | None = None
         self._raw_rate = 48000.0
+        self._loaded_from: dict[str, object] = {}
         super().__init__(**values)
         if self._raw_ir is None:
             self._load_ir()
 
     # ---------------------------------------------------------------- the IR
     def _on_param_change(self, name: str) -> None:
-        if name in ("ir", "impulse_response_filename"):
+        if name not in ("ir", "impulse_response_filename"):
+            return
+        try:
             self._load_ir()
+        except AudioFileError:
+            # Keep playing (and reporting) the last IR that loaded.
+            self._values.update(self._loaded_from)
+            raise
 
     def _load_ir(self) -> None:
+        """Read the IR the parameters name. Runs when they change (file I/O and
+        allocation: a preset change, not the audio path)."""
         filename = str(self._values["impulse_response_filename"])
         if filename:
             self._raw_ir, self._raw_rate = load_impulse_response(filename)
@@ -301,6 +310,7 @@ class Cabinet(Effect):
             self._raw_ir, self._raw_rate = load_impulse_response(
                 DATA_DIR / BUNDLED_IRS[str(self._values["ir"])]
             )
+        self._loaded_from = {key: self._values[key] for key in ("ir", "impulse_response_filename")}
         if self.sample_rate:
             self._build_partitions()
             self._clear_state()

@@ -105,9 +105,14 @@ def test_missing_ir_file_is_a_clear_error(tmp_path: Path) -> None:
     missing = tmp_path / "nowhere" / "cab.wav"
     with pytest.raises(AudioFileError, match=str(missing)):
         Cabinet(impulse_response_filename=str(missing))
-    effect = Cabinet()
+    effect = Cabinet(ir="1x12_open")
     with pytest.raises(AudioFileError, match=r"cab\.wav"):
         effect.impulse_response_filename = str(missing)
+    # The effect keeps its last good IR, and says so.
+    assert effect.impulse_response_filename == ""
+    x = guitar_riff(0.2, SR).astype(np.float32)
+    h = sf.read(DATA_DIR / BUNDLED_IRS["1x12_open"])[0]
+    assert np.max(np.abs(effect.process(x, SR) - reference(x, h))) < 1e-5
 
 
 def test_unreadable_ir_file_is_a_clear_error(tmp_path: Path) -> None:
