@@ -296,6 +296,15 @@ def simulate_reference(
     lines when the simulation fails.
     """
     text, base = _read(netlist)
+    where = f"{netlist}: " if base is not None else ""
+    try:
+        return _simulate(text, base, input_volts, sample_rate, controls, oversample)
+    except NgspiceError as exc:
+        raise NgspiceError(f"{where}{exc}") from None
+
+
+def _simulate(text: str, base: Path | None, input_volts: np.ndarray, sample_rate: float,
+              controls: dict[str, float] | None, oversample: int) -> np.ndarray:
     text = override_params(text, controls)
     volts = np.ascontiguousarray(input_volts, dtype=np.float64)
     if volts.ndim != 1 or volts.size < 2:
@@ -347,7 +356,10 @@ def operating_point(netlist: NetlistSource,
     ``Vin`` is at 0 V (its ``dc`` value), as at the start of a transient.
     """
     text, base = _read(netlist)
-    text = override_params(text, controls)
+    try:
+        text = override_params(text, controls)
+    except NgspiceError as exc:
+        raise NgspiceError(f"{netlist}: {exc}" if base is not None else str(exc)) from None
     with tempfile.TemporaryDirectory(prefix="pedal-ngspice-") as tmp:
         workdir = Path(tmp)
         rawfile = workdir / "op.raw"
