@@ -49,6 +49,8 @@ class App {
 
   async start() {
     try {
+      const session = await api("GET", "/session");
+      if (!session.paired) { this.showPairing(); return; }
       await this.loadCatalogue();
     } catch (error) {
       if (error instanceof ApiError && error.status === 401) { this.showPairing(); return; }

@@ -152,6 +152,14 @@ async def pair_code(ctx: Ctx) -> Any:
     return (await ctx.call("get_pair_code"))["result"]
 
 
+@public.get("/session", tags=["auth"])
+async def session(request: Request, ctx: Ctx) -> Any:
+    """Whether this browser is paired (never an error, so a page can ask
+    before it shows the pairing screen)."""
+    return {"paired": ctx.tokens.check(token_from(request)) is not None,
+            "engine": ctx.link.connected}
+
+
 # ------------------------------------------------------------------ state
 @api.get("/state", tags=["state"])
 async def get_state(ctx: Ctx) -> Any:
@@ -415,8 +423,26 @@ async def midi_unmap(cc: Annotated[int, Path(ge=0, le=127)], ctx: Ctx,
 # ------------------------------------------------------------------ footswitches
 @api.get("/footswitches", tags=["state"])
 async def footswitches(ctx: Ctx) -> Any:
-    """Footswitch names and their mapped actions (press / long)."""
-    return (await ctx.call("list_footswitches"))["result"]
+    """Footswitch names and their mapped actions (``press``, ``long``, ...).
+
+    Read from the controller when it offers ``list_footswitches``, else from
+    the device config in the data directory (``pedal.toml``), which is what
+    ``pedal run`` loads by default."""
+    from pedalboard import protocol
+
+    if "list_footswitches" in protocol.COMMANDS:
+        return (await ctx.call("list_footswitches"))["result"]
+    return await asyncio.to_thread(_footswitches_from_config, ctx.settings.data_dir / "pedal.toml")
+
+
+def _footswitches_from_config(path: Any) -> dict[str, Any]:
+    from pedalboard.device.config import load_config
+
+    if not path.exists():
+        return {"footswitches": None, "source": None}
+    actions = load_config(path).action_map()
+    return {"footswitches": [{"name": name, **gestures} for name, gestures in actions.items()],
+            "source": str(path)}
 
 
 # ------------------------------------------------------------------ catalogue

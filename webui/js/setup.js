@@ -36,9 +36,11 @@ export class Setup {
     let switches = DEFAULT_SWITCHES.map((name) => ({ name }));
     try {
       const result = await api("GET", "/footswitches");
-      if (result && Array.isArray(result.footswitches)) switches = result.footswitches;
-    } catch {
-      // Older controllers do not list their mapping; the buttons still press.
+      if (result && Array.isArray(result.footswitches) && result.footswitches.length) {
+        switches = result.footswitches;
+      }
+    } catch (error) {
+      this.app.problem(error);
     }
     list.replaceChildren(...switches.map((fs) => {
       const item = document.createElement("li");
