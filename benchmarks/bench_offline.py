@@ -52,27 +52,51 @@ CHAIN_PEER = [
 # name: (our chain, Spotify's chain, note)
 CASES: dict[str, tuple[list, list, str]] = {
     "gain": ([("gain", {"gain_db": -6})], [("Gain", {"gain_db": -6})], ""),
-    "highpass_filter": ([("highpass_filter", {"cutoff_frequency_hz": 100})],
-                        [("HighpassFilter", {"cutoff_frequency_hz": 100})], "ours: biquad 12 dB/oct; Spotify's: 6 dB/oct"),
-    "lowpass_filter": ([("lowpass_filter", {"cutoff_frequency_hz": 5000})],
-                       [("LowpassFilter", {"cutoff_frequency_hz": 5000})], "ours: biquad 12 dB/oct; Spotify's: 6 dB/oct"),
-    "peak_filter": ([("peak_filter", {"cutoff_frequency_hz": 1000, "gain_db": 6, "q": 1})],
-                    [("PeakFilter", {"cutoff_frequency_hz": 1000, "gain_db": 6, "q": 1})], ""),
+    "highpass_filter": (
+        [("highpass_filter", {"cutoff_frequency_hz": 100})],
+        [("HighpassFilter", {"cutoff_frequency_hz": 100})],
+        "ours: biquad 12 dB/oct; Spotify's: 6 dB/oct",
+    ),
+    "lowpass_filter": (
+        [("lowpass_filter", {"cutoff_frequency_hz": 5000})],
+        [("LowpassFilter", {"cutoff_frequency_hz": 5000})],
+        "ours: biquad 12 dB/oct; Spotify's: 6 dB/oct",
+    ),
+    "peak_filter": (
+        [("peak_filter", {"cutoff_frequency_hz": 1000, "gain_db": 6, "q": 1})],
+        [("PeakFilter", {"cutoff_frequency_hz": 1000, "gain_db": 6, "q": 1})],
+        "",
+    ),
     "noise_gate": ([("noise_gate", {"threshold_db": -40})], [("NoiseGate", {"threshold_db": -40})], ""),
-    "compressor": ([("compressor", {"threshold_db": -20, "ratio": 4})],
-                   [("Compressor", {"threshold_db": -20, "ratio": 4})], ""),
+    "compressor": (
+        [("compressor", {"threshold_db": -20, "ratio": 4})],
+        [("Compressor", {"threshold_db": -20, "ratio": 4})],
+        "",
+    ),
     "limiter": ([("limiter", {"threshold_db": -6})], [("Limiter", {"threshold_db": -6})], ""),
-    "distortion": ([("distortion", {"drive_db": 25, "oversample": "1"})],
-                   [("Distortion", {"drive_db": 25})], "both without oversampling"),
-    "distortion (ours 4x oversampled)": ([("distortion", {"drive_db": 25, "oversample": "4"})],
-                                         [("Distortion", {"drive_db": 25})], "Spotify's aliases; ours does not"),
-    "delay": ([("delay", {"delay_seconds": 0.3, "feedback": 0.3, "mix": 0.3})],
-              [("Delay", {"delay_seconds": 0.3, "feedback": 0.3, "mix": 0.3})], ""),
+    "distortion": (
+        [("distortion", {"drive_db": 25, "oversample": "1"})],
+        [("Distortion", {"drive_db": 25})],
+        "both without oversampling",
+    ),
+    "distortion (ours 4x oversampled)": (
+        [("distortion", {"drive_db": 25, "oversample": "4"})],
+        [("Distortion", {"drive_db": 25})],
+        "Spotify's aliases; ours does not",
+    ),
+    "delay": (
+        [("delay", {"delay_seconds": 0.3, "feedback": 0.3, "mix": 0.3})],
+        [("Delay", {"delay_seconds": 0.3, "feedback": 0.3, "mix": 0.3})],
+        "",
+    ),
     "chorus": ([("chorus", {})], [("Chorus", {})], ""),
     "phaser": ([("phaser", {})], [("Phaser", {})], ""),
     "reverb": ([("reverb", {})], [("Reverb", {})], ""),
-    "cabinet / Convolution": ([("cabinet", {"impulse_response_filename": str(IR_PATH)})],
-                              [("Convolution", {"impulse_response_filename": str(IR_PATH)})], "same IR"),
+    "cabinet / Convolution": (
+        [("cabinet", {"impulse_response_filename": str(IR_PATH)})],
+        [("Convolution", {"impulse_response_filename": str(IR_PATH)})],
+        "same IR",
+    ),
     "chain of 6": (CHAIN_OURS, CHAIN_PEER, "noise_gate, compressor, distortion, chorus, delay, reverb"),
 }
 
@@ -119,13 +143,20 @@ def time_blocks_ours(spec: list, audio: np.ndarray, block: int, seconds: int) ->
 
 def run_peer(input_path: Path, repeats: int, block: int, block_seconds: int) -> dict:
     job = {
-        "input": str(input_path), "repeats": repeats,
+        "input": str(input_path),
+        "repeats": repeats,
         "cases": [{"name": name, "plugins": peer} for name, (_, peer, _) in CASES.items()],
         "block_case": {"name": "blocks", "plugins": CHAIN_PEER},
-        "block_size": block, "block_seconds": block_seconds,
+        "block_size": block,
+        "block_seconds": block_seconds,
     }
-    result = subprocess.run([str(PEER_PYTHON), "-I", str(ROOT / "benchmarks" / "peer_spotify.py")],
-                            input=json.dumps(job), capture_output=True, text=True, check=True)
+    result = subprocess.run(
+        [str(PEER_PYTHON), "-I", str(ROOT / "benchmarks" / "peer_spotify.py")],
+        input=json.dumps(job),
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     return json.loads(result.stdout)
 
 
@@ -152,7 +183,9 @@ def main() -> None:
         make_input(input_path, args.minutes)
         audio, _ = sf.read(str(input_path), dtype="float32")
         duration = len(audio) / SR
-        console.print(f"input: {duration:.0f} s mono 48 kHz; Spotify's pedalboard in {PEER_PYTHON.parent.parent.name}")
+        console.print(
+            f"input: {duration:.0f} s mono 48 kHz; Spotify's pedalboard in {PEER_PYTHON.parent.parent.name}"
+        )
         with console.status("Spotify's pedalboard ..."):
             peer = run_peer(input_path, args.repeats, 64, 30)
         rows = []
@@ -163,13 +196,39 @@ def main() -> None:
             rows.append((name, ours, theirs, note))
             console.print(f"{name:36s} ours {ours:9.0f}x  Spotify {theirs:9.0f}x  ratio {ours / theirs:5.2f}")
         with console.status("whole-process render ..."):
-            ours_render = time_command([str(ROOT / ".venv" / "bin" / "pedal"), "render", str(input_path), "-o",
-                                        str(Path(folder) / "ours.wav"), "-p", str(chain_preset(Path(folder))),
-                                        "-q", "--tail", "none"], 2)
-            peer_render = time_command([str(PEER_PYTHON), "-I", str(ROOT / "benchmarks" / "peer_render.py"),
-                                        str(input_path), str(Path(folder) / "peer.wav")], 2)
-        rows.append(("`pedal render`, whole process (chain of 6)", duration / ours_render, duration / peer_render,
-                     "read + process + write, start-up included"))
+            ours_render = time_command(
+                [
+                    str(ROOT / ".venv" / "bin" / "pedal"),
+                    "render",
+                    str(input_path),
+                    "-o",
+                    str(Path(folder) / "ours.wav"),
+                    "-p",
+                    str(chain_preset(Path(folder))),
+                    "-q",
+                    "--tail",
+                    "none",
+                ],
+                2,
+            )
+            peer_render = time_command(
+                [
+                    str(PEER_PYTHON),
+                    "-I",
+                    str(ROOT / "benchmarks" / "peer_render.py"),
+                    str(input_path),
+                    str(Path(folder) / "peer.wav"),
+                ],
+                2,
+            )
+        rows.append(
+            (
+                "`pedal render`, whole process (chain of 6)",
+                duration / ours_render,
+                duration / peer_render,
+                "read + process + write, start-up included",
+            )
+        )
         blocks = time_blocks_ours(CHAIN_OURS, audio, 64, 30)
     write_table(args.output, rows, blocks, peer["blocks"], duration)
     console.print(f"wrote {args.output}")
@@ -177,8 +236,14 @@ def main() -> None:
 
 def chain_preset(folder: Path) -> Path:
     path = folder / "chain6.json"
-    path.write_text(json.dumps({"name": "Chain of six", "chain": [
-        {"effect": name, "params": params} for name, params in CHAIN_OURS]}))
+    path.write_text(
+        json.dumps(
+            {
+                "name": "Chain of six",
+                "chain": [{"effect": name, "params": params} for name, params in CHAIN_OURS],
+            }
+        )
+    )
     return path
 
 

@@ -112,8 +112,9 @@ def browser_latency(url: str, seconds: float, *, listener_page: bool) -> list[fl
         else:
             page.wait_for_function("window.playing === true", timeout=30000)
         time.sleep(seconds)
-        onsets = page.evaluate("window.listener.onsets.map(o => o.wallMs)" if listener_page
-                               else "window.onsets")
+        onsets = page.evaluate(
+            "window.listener.onsets.map(o => o.wallMs)" if listener_page else "window.onsets"
+        )
         browser.close()
     return onsets
 
@@ -141,8 +142,9 @@ def main() -> int:
     rtp_port = free_port() & ~1
     receiver = RtpReceiver(rtp_port)
     receiver.start()
-    service = StreamService(StreamOptions(bitrate=BITRATE, frame_ms=10.0, rtp=f"127.0.0.1:{rtp_port}"),
-                            title=lambda: "Dry")
+    service = StreamService(
+        StreamOptions(bitrate=BITRATE, frame_ms=10.0, rtp=f"127.0.0.1:{rtp_port}"), title=lambda: "Dry"
+    )
     service.start(engine.output_ring.name)
     app = FastAPI()
     app.include_router(service.router(lambda _: True))
@@ -160,23 +162,31 @@ def main() -> int:
             heard = browser_latency(f"{base}/listen/?autoplay", args.seconds, listener_page=True)
             rows.append(("WebSocket + WebCodecs + AudioWorklet (`/listen`)", summary(watcher.onsets, heard)))
         with console.status("<audio> on /stream.ogg ..."):
-            heard = browser_latency(f"{base}/bench-audio?src={base}/stream.ogg", args.seconds, listener_page=False)
+            heard = browser_latency(
+                f"{base}/bench-audio?src={base}/stream.ogg", args.seconds, listener_page=False
+            )
             rows.append(("`<audio>` on `/stream.ogg`", summary(watcher.onsets, heard)))
         with console.status("<audio> via Icecast ..."), tempfile.TemporaryDirectory() as folder:
             ice_port, password = free_port(), "bench"
-            source = IcecastSource(IcecastTarget.parse(f"icecast://source:{password}@127.0.0.1:{ice_port}/pedal.ogg"),
-                                   service.hub.headers())
+            source = IcecastSource(
+                IcecastTarget.parse(f"icecast://source:{password}@127.0.0.1:{ice_port}/pedal.ogg"),
+                service.hub.headers(),
+            )
             service.hub.page_sinks.append(source.send)
             source.start()
             with icecast(Path(folder), ice_port, password):
                 wait_until(source.connected.is_set, 20)
-                heard = browser_latency(f"{base}/bench-audio?src=http://127.0.0.1:{ice_port}/pedal.ogg",
-                                        args.seconds, listener_page=False)
+                heard = browser_latency(
+                    f"{base}/bench-audio?src=http://127.0.0.1:{ice_port}/pedal.ogg",
+                    args.seconds,
+                    listener_page=False,
+                )
                 rows.append(("`<audio>` via Icecast 2.4 (burst-size 0)", summary(watcher.onsets, heard)))
             service.hub.page_sinks.remove(source.send)
             source.stop()
-        rows.append(("RTP L24, 1 ms packets (engine out to UDP receiver)",
-                     summary(watcher.onsets, receiver.onsets)))
+        rows.append(
+            ("RTP L24, 1 ms packets (engine out to UDP receiver)", summary(watcher.onsets, receiver.onsets))
+        )
         with console.status(f"{args.listeners} HTTP listeners ..."):
             load = listener_load(engine, base, args.listeners, args.seconds)
     finally:
@@ -217,8 +227,11 @@ def listener_load(engine: Engine, base: str, count: int, seconds: float) -> dict
     def window(listeners: int) -> tuple[float, int, int]:
         clients = None
         if listeners:
-            clients = subprocess.Popen([sys.executable, "-c", LISTENERS_SCRIPT, base, str(listeners),
-                                        str(seconds + 2.0)], stdout=subprocess.PIPE, text=True)
+            clients = subprocess.Popen(
+                [sys.executable, "-c", LISTENERS_SCRIPT, base, str(listeners), str(seconds + 2.0)],
+                stdout=subprocess.PIPE,
+                text=True,
+            )
         time.sleep(1.0)
         xruns, cpu, start = engine.status()["xruns"], time.process_time(), time.monotonic()
         time.sleep(seconds)
@@ -229,14 +242,22 @@ def listener_load(engine: Engine, base: str, count: int, seconds: float) -> dict
 
     idle_cpu, idle_xruns, _ = window(0)
     busy_cpu, busy_xruns, total = window(count)
-    return {"listeners": count, "idle_cpu": idle_cpu, "busy_cpu": busy_cpu,
-            "cpu_per_listener": (busy_cpu - idle_cpu) / count,
-            "idle_xruns": idle_xruns, "busy_xruns": busy_xruns,
-            "kbit_per_listener": total * 8 / 1000 / (seconds + 2.0) / count}
+    return {
+        "listeners": count,
+        "idle_cpu": idle_cpu,
+        "busy_cpu": busy_cpu,
+        "cpu_per_listener": (busy_cpu - idle_cpu) / count,
+        "idle_xruns": idle_xruns,
+        "busy_xruns": busy_xruns,
+        "kbit_per_listener": total * 8 / 1000 / (seconds + 2.0) / count,
+    }
 
 
-def write_report(path: Path, rows: list[tuple[str, str]], load: dict[str, float], args: argparse.Namespace) -> None:
+def write_report(
+    path: Path, rows: list[tuple[str, str]], load: dict[str, float], args: argparse.Namespace
+) -> None:
     relay_mbit = BITRATE * 1.05 / 1e6  # Ogg framing adds ~5 %
+    per_listener = load["cpu_per_listener"]
     lines = [
         "# Streaming: latency and cost",
         "",
@@ -258,9 +279,10 @@ def write_report(path: Path, rows: list[tuple[str, str]], load: dict[str, float]
         f"| CPU of the streaming process (cores) | {load['idle_cpu']:.3f} | {load['busy_cpu']:.3f} |",
         f"| engine xruns in {args.seconds:g} s | {load['idle_xruns']} | {load['busy_xruns']} |",
         "",
-        f"CPU per listener: {load['cpu_per_listener'] * 1000:.2f} ms per second ({load['cpu_per_listener'] * 100:.2f} % of a core;",
-        "the listeners run in another process, the engine, hub and HTTP server in this one); data per listener "
-        f"{load['kbit_per_listener']:.0f} kb/s. The encoder runs once whatever the number of listeners.",
+        f"CPU per listener: {per_listener * 1000:.2f} ms per second ({per_listener * 100:.2f} % of a core;",
+        "the listeners run in another process, the engine, hub and HTTP server in this one);",
+        f"data per listener {load['kbit_per_listener']:.0f} kb/s. The encoder runs once whatever the",
+        "number of listeners.",
         "",
         "## How far one pedal reaches (on paper)",
         "",
@@ -271,7 +293,8 @@ def write_report(path: Path, rows: list[tuple[str, str]], load: dict[str, float]
         f"| the pedal itself (`/stream.ogg` + `/listen`), home Wi-Fi | ~20 | {20 * relay_mbit:.1f} Mb/s |",
         f"| one Icecast relay on a 100 Mb/s link (70 % usable) | {int(70 / relay_mbit)} | 70 Mb/s |",
         f"| one Icecast relay on a 1 Gb/s link (70 % usable) | {int(700 / relay_mbit)} | 700 Mb/s |",
-        f"| a master feeding 10 relays of 1 Gb/s | {10 * int(700 / relay_mbit)} | master: {10 * relay_mbit:.1f} Mb/s |",
+        f"| a master feeding 10 relays of 1 Gb/s | {10 * int(700 / relay_mbit)} "
+        f"| master: {10 * relay_mbit:.1f} Mb/s |",
         "",
         "The pedal sends one source stream to one Icecast master whatever the audience; Icecast relays",
         "(`<relay>` or `<master-server>` in icecast.xml) pull from the master and serve listeners, so the",

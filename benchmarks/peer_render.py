@@ -3,12 +3,20 @@ Runs inside .bench-venv: python -I peer_render.py IN OUT"""
 
 import sys
 
-import pedalboard as spotify
 from pedalboard.io import AudioFile
 
-board = spotify.Pedalboard([spotify.NoiseGate(threshold_db=-60), spotify.Compressor(threshold_db=-20, ratio=4),
-                            spotify.Distortion(drive_db=25), spotify.Chorus(), spotify.Delay(0.3, 0.3, 0.3),
-                            spotify.Reverb()])
+import pedalboard as spotify
+
+board = spotify.Pedalboard(
+    [
+        spotify.NoiseGate(threshold_db=-60),
+        spotify.Compressor(threshold_db=-20, ratio=4),
+        spotify.Distortion(drive_db=25),
+        spotify.Chorus(),
+        spotify.Delay(0.3, 0.3, 0.3),
+        spotify.Reverb(),
+    ]
+)
 with AudioFile(sys.argv[1]) as f:
     audio = f.read(f.frames)
     rate = f.samplerate

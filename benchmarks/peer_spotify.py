@@ -11,8 +11,9 @@ import sys
 import time
 
 import numpy as np
-import pedalboard as spotify
 import soundfile as sf
+
+import pedalboard as spotify
 
 
 def build(case: dict) -> spotify.Pedalboard:
@@ -28,7 +29,7 @@ def main() -> None:
     results = {}
     for case in job["cases"]:
         board = build(case)
-        board(audio[: rate], rate)  # warm-up
+        board(audio[:rate], rate)  # warm-up
         best = float("inf")
         for _ in range(job["repeats"]):
             start = time.perf_counter()
@@ -45,8 +46,10 @@ def main() -> None:
             t0 = time.perf_counter()
             board(piece[start : start + block], rate, reset=False)
             times.append(time.perf_counter() - t0)
-        results["blocks"] = {"p50_us": float(np.percentile(times, 50) * 1e6),
-                             "p99_us": float(np.percentile(times, 99) * 1e6)}
+        results["blocks"] = {
+            "p50_us": float(np.percentile(times, 50) * 1e6),
+            "p99_us": float(np.percentile(times, 99) * 1e6),
+        }
     json.dump(results, sys.stdout)
 
 

@@ -1,7 +1,7 @@
 """Run every benchmark in this folder; each writes its table into docs/.
 
-    make bench              # installs .bench-venv (Spotify's pedalboard) first
-    .venv/bin/python benchmarks/run_all.py --quick
+make bench              # installs .bench-venv (Spotify's pedalboard) first
+.venv/bin/python benchmarks/run_all.py --quick
 """
 
 from __future__ import annotations

@@ -136,8 +136,9 @@ Processor = Union[Effect, "Parallel"]
 class Slot:
     """One effect (or parallel node) in a chain, with an id and a bypass."""
 
-    def __init__(self, processor: Processor, slot_id: str, *, bypass: bool = False,
-                 keep_tails: bool | None = None) -> None:
+    def __init__(
+        self, processor: Processor, slot_id: str, *, bypass: bool = False, keep_tails: bool | None = None
+    ) -> None:
         self.processor = processor
         self.id = slot_id
         self.auto_id = False
@@ -351,8 +352,9 @@ class Chain:
         for slot in self.slots:
             slot.process_inplace(block)
 
-    def process(self, audio: np.ndarray, sample_rate: float, *, reset: bool = True,
-                buffer_size: int = MAX_BLOCK) -> np.ndarray:
+    def process(
+        self, audio: np.ndarray, sample_rate: float, *, reset: bool = True, buffer_size: int = MAX_BLOCK
+    ) -> np.ndarray:
         """Process a whole array (1-D mono or (channels, frames)); returns float32."""
         block, was_1d = as_block(audio)
         buffer_size = max(1, min(int(buffer_size), MAX_BLOCK))
@@ -377,10 +379,10 @@ class Parallel:
 
     name = "parallel"
 
-    def __init__(self, a: Chain | Iterable[Processor] = (), b: Chain | Iterable[Processor] = (),
-                 mix: float = 0.5) -> None:
-        self.branches = [a if isinstance(a, Chain) else Chain(a),
-                         b if isinstance(b, Chain) else Chain(b)]
+    def __init__(
+        self, a: Chain | Iterable[Processor] = (), b: Chain | Iterable[Processor] = (), mix: float = 0.5
+    ) -> None:
+        self.branches = [a if isinstance(a, Chain) else Chain(a), b if isinstance(b, Chain) else Chain(b)]
         for branch in self.branches:
             branch._sanitize = False
         self._mix = 0.5

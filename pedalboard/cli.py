@@ -74,10 +74,16 @@ def render(
     inputs: Annotated[list[Path], typer.Argument(help="Audio files to render.", show_default=False)],
     preset: Annotated[str, typer.Option("--preset", "-p", help="Factory preset id or preset .json file.")],
     output: Annotated[Path | None, typer.Option("--output", "-o", help="Output file (one input).")] = None,
-    out_dir: Annotated[Path | None, typer.Option("--out-dir", help="Output folder (any number of inputs).")] = None,
-    sample_rate: Annotated[int | None, typer.Option("--sample-rate", help="Resample to this rate (soxr).")] = None,
+    out_dir: Annotated[
+        Path | None, typer.Option("--out-dir", help="Output folder (any number of inputs).")
+    ] = None,
+    sample_rate: Annotated[
+        int | None, typer.Option("--sample-rate", help="Resample to this rate (soxr).")
+    ] = None,
     tail: Annotated[str, typer.Option(help="'auto' (until silent), 'none', or seconds.")] = "auto",
-    normalize: Annotated[float | None, typer.Option("--normalize", help="Normalise the peak to this dBFS.")] = None,
+    normalize: Annotated[
+        float | None, typer.Option("--normalize", help="Normalise the peak to this dBFS.")
+    ] = None,
     set_: Annotated[list[str], typer.Option("--set", help="Override a parameter: SLOT_ID.PARAM=VALUE.")] = [],  # noqa: B006
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
 ) -> None:
@@ -103,19 +109,36 @@ def render(
     console = _console()
     from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 
-    with Progress(TextColumn("{task.description}"), BarColumn(), TextColumn("{task.percentage:>3.0f}%"),
-                  TimeRemainingColumn(), console=console, disable=quiet, transient=True) as bar:
+    with Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        TextColumn("{task.percentage:>3.0f}%"),
+        TimeRemainingColumn(),
+        console=console,
+        disable=quiet,
+        transient=True,
+    ) as bar:
         for src, dst in targets:
             task = bar.add_task(src.name, total=1)
             chain = build_chain(chosen)
-            result = render_file(chain, src, dst, sample_rate=sample_rate, tail=tail,
-                                 normalize_dbfs=normalize,
-                                 progress=lambda done, total, t=task: bar.update(t, completed=done, total=total))
-            console.print(f"{src} -> {result.output}  ({result.duration_s:.2f} s, {result.sample_rate} Hz, "
-                          f"{result.channels} ch, peak {result.peak_dbfs:+.1f} dBFS)")
+            result = render_file(
+                chain,
+                src,
+                dst,
+                sample_rate=sample_rate,
+                tail=tail,
+                normalize_dbfs=normalize,
+                progress=lambda done, total, t=task: bar.update(t, completed=done, total=total),
+            )
+            console.print(
+                f"{src} -> {result.output}  ({result.duration_s:.2f} s, {result.sample_rate} Hz, "
+                f"{result.channels} ch, peak {result.peak_dbfs:+.1f} dBFS)"
+            )
             if result.clipped:
-                console.print(f"[yellow]warning:[/] {result.output} peaks at {result.peak_dbfs:+.1f} dBFS "
-                              "and will clip; try --normalize -1")
+                console.print(
+                    f"[yellow]warning:[/] {result.output} peaks at {result.peak_dbfs:+.1f} dBFS "
+                    "and will clip; try --normalize -1"
+                )
 
 
 def _assignment(text: str) -> tuple[str, Any]:
@@ -176,7 +199,9 @@ def effects(name: Annotated[str | None, typer.Argument(help="Show one effect's p
 
 @app.command()
 def demo(
-    preset: Annotated[str, typer.Option("--preset", "-p", help="Factory preset id or .json file.")] = "crunch",
+    preset: Annotated[
+        str, typer.Option("--preset", "-p", help="Factory preset id or .json file.")
+    ] = "crunch",
     output: Annotated[Path | None, typer.Option("--output", "-o")] = None,
 ) -> None:
     """Render the bundled demo guitar clip through a preset and say where it is."""
@@ -187,8 +212,10 @@ def demo(
     target = output or Path("out") / f"demo-{Path(preset).stem}.wav"
     target.parent.mkdir(parents=True, exist_ok=True)
     result = render_file(build_chain(read_preset(preset)), source, target)
-    typer.echo(f"Rendered the demo clip through '{preset}': {result.output.resolve()} "
-               f"({result.duration_s:.1f} s, peak {result.peak_dbfs:+.1f} dBFS)")
+    typer.echo(
+        f"Rendered the demo clip through '{preset}': {result.output.resolve()} "
+        f"({result.duration_s:.1f} s, peak {result.peak_dbfs:+.1f} dBFS)"
+    )
 
 
 def demo_clip() -> Path:
@@ -218,8 +245,10 @@ def main(argv: list[str] | None = None) -> None:
     except Exception as error:  # the last line of defence: one line, not a traceback
         if os.environ.get("PEDAL_DEBUG"):
             raise
-        _console().print(f"[red]internal error:[/] {type(error).__name__}: {error} "
-                         "(set PEDAL_DEBUG=1 for details)", highlight=False)
+        _console().print(
+            f"[red]internal error:[/] {type(error).__name__}: {error} (set PEDAL_DEBUG=1 for details)",
+            highlight=False,
+        )
         sys.exit(1)
 
 

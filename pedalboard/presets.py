@@ -57,7 +57,9 @@ class SlotSpec(_Model):
     effect: str = Field(max_length=64, description="Registry name, e.g. 'delay'")
     params: dict[str, ParamValue] = Field(default_factory=dict, max_length=MAX_PARAMS)
     bypass: bool = False
-    keep_tails: bool | None = Field(None, description="Ring out when bypassed (default: effects with tails do)")
+    keep_tails: bool | None = Field(
+        None, description="Ring out when bypassed (default: effects with tails do)"
+    )
 
 
 class ParallelSpec(_Model):
@@ -201,7 +203,9 @@ def check_effects(preset: Preset, source: str = "preset") -> None:
             slot_id, _, param = key.partition(".")
             node = slots.get(slot_id)
             if node is None:
-                raise PresetError(f"{source} {preset.name!r}, snapshot {snap.name!r}: {slot_id!r} is not an effect")
+                raise PresetError(
+                    f"{source} {preset.name!r}, snapshot {snap.name!r}: {slot_id!r} is not an effect"
+                )
             try:
                 effect_class(node.effect).check_params({**node.params, param: value})
             except PedalError as error:
@@ -233,7 +237,9 @@ def read_preset_file(path: str | Path) -> Preset:
     try:
         data = json.loads(text)
     except json.JSONDecodeError as error:
-        raise PresetError(f"{path}: not valid JSON at line {error.lineno}, column {error.colno}: {error.msg}") from None
+        raise PresetError(
+            f"{path}: not valid JSON at line {error.lineno}, column {error.colno}: {error.msg}"
+        ) from None
     return parse_preset(data, source=str(path))
 
 
@@ -245,7 +251,9 @@ def read_preset(name_or_path: str | Path) -> Preset:
     presets = factory_presets()
     if text in presets:
         return presets[text]
-    raise PresetError(f"unknown preset {text!r} (factory presets: {', '.join(presets)}; or give a .json file)")
+    raise PresetError(
+        f"unknown preset {text!r} (factory presets: {', '.join(presets)}; or give a .json file)"
+    )
 
 
 def write_preset_file(preset: Preset, path: str | Path) -> None:
@@ -312,8 +320,10 @@ def parameter_override(preset: Preset, assignments: Mapping[str, Any]) -> Preset
         slot_id, _, param = key.partition(".")
         node = nodes.get(slot_id)
         if node is None or "effect" not in node or not param:
-            raise PresetError(f"--set {key}: no effect slot {slot_id!r} in preset {preset.name!r} "
-                              f"(slots: {', '.join(n for n in nodes)})")
+            raise PresetError(
+                f"--set {key}: no effect slot {slot_id!r} in preset {preset.name!r} "
+                f"(slots: {', '.join(n for n in nodes)})"
+            )
         node.setdefault("params", {})[param] = value
     return parse_preset(data, source="preset")
 

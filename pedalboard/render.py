@@ -163,12 +163,25 @@ def write_audio_atomic(path: Path, audio: np.ndarray, sample_rate: int, subtype:
 
 def _format_for(path: Path) -> str:
     extension = path.suffix.lower().lstrip(".")
-    aliases = {"aif": "AIFF", "aiff": "AIFF", "wav": "WAV", "flac": "FLAC", "ogg": "OGG",
-               "oga": "OGG", "opus": "OGG", "caf": "CAF", "w64": "W64", "au": "AU", "mp3": "MP3"}
+    aliases = {
+        "aif": "AIFF",
+        "aiff": "AIFF",
+        "wav": "WAV",
+        "flac": "FLAC",
+        "ogg": "OGG",
+        "oga": "OGG",
+        "opus": "OGG",
+        "caf": "CAF",
+        "w64": "W64",
+        "au": "AU",
+        "mp3": "MP3",
+    }
     fmt = aliases.get(extension)
     if fmt is None or fmt not in sf.available_formats():
         known = ", ".join(sorted({k for k, v in aliases.items() if v in sf.available_formats()}))
-        raise AudioFileError(f"cannot write {path}: unknown audio format {path.suffix!r} (use one of: {known})")
+        raise AudioFileError(
+            f"cannot write {path}: unknown audio format {path.suffix!r} (use one of: {known})"
+        )
     return fmt
 
 

@@ -34,7 +34,7 @@ def pluck(
     The loop delay is fractional (linear interpolation inside the averaging
     filter), so the pitch is within a fraction of a cent of ``frequency_hz``.
     """
-    frames = int(round(duration_s * sample_rate))
+    frames = round(duration_s * sample_rate)
     # Loop filter: a two-tap average (the string's losses, 0.5 sample of delay)
     # convolved with linear interpolation (fractional tuning): taps at D, D+1,
     # D+2 with total delay D + 0.5 + f = one period.
@@ -61,7 +61,7 @@ def pluck(
 
 def guitar_riff(duration_s: float = 4.0, sample_rate: float = 48000, seed: int = 1) -> np.ndarray:
     """A short, repeatable guitar-like phrase: single notes and a chord, peak 1.0."""
-    frames = int(round(duration_s * sample_rate))
+    frames = round(duration_s * sample_rate)
     out = np.zeros(frames)
     rng = np.random.default_rng(seed)
     notes = [40, 47, 52, 55, 52, 47, 45, 52, 57, 60, 57, 52]  # E minor-ish
@@ -91,16 +91,18 @@ def _add(target: np.ndarray, sound: np.ndarray, offset: int) -> None:
         target[offset:end] += sound[: end - offset]
 
 
-def sine(frequency_hz: float, duration_s: float, sample_rate: float = 48000,
-         amplitude: float = 1.0) -> np.ndarray:
-    t = np.arange(int(round(duration_s * sample_rate))) / sample_rate
+def sine(
+    frequency_hz: float, duration_s: float, sample_rate: float = 48000, amplitude: float = 1.0
+) -> np.ndarray:
+    t = np.arange(round(duration_s * sample_rate)) / sample_rate
     return amplitude * np.sin(2 * np.pi * frequency_hz * t)
 
 
-def log_sweep(start_hz: float, end_hz: float, duration_s: float, sample_rate: float = 48000,
-              amplitude: float = 1.0) -> np.ndarray:
+def log_sweep(
+    start_hz: float, end_hz: float, duration_s: float, sample_rate: float = 48000, amplitude: float = 1.0
+) -> np.ndarray:
     """Exponential sine sweep (Farina), constant time per octave."""
-    t = np.arange(int(round(duration_s * sample_rate))) / sample_rate
+    t = np.arange(round(duration_s * sample_rate)) / sample_rate
     k = np.log(end_hz / start_hz)
     phase = 2 * np.pi * start_hz * duration_s / k * (np.exp(t * k / duration_s) - 1.0)
     return amplitude * np.sin(phase)

@@ -23,13 +23,29 @@ OUTPUT = Path(__file__).resolve().parents[1] / "pedalboard" / "data" / "demo_gui
 TEMPO_BPM = 100
 # (beat, duration in beats, MIDI notes, velocity): an E-minor riff, a few chords, a bend-free lick.
 RIFF = [
-    (0.0, 0.5, [40], 100), (0.5, 0.5, [47], 90), (1.0, 0.5, [52], 95), (1.5, 0.5, [55], 90),
-    (2.0, 0.5, [52], 95), (2.5, 0.5, [47], 85), (3.0, 1.0, [40, 47, 52], 110),
-    (4.0, 0.5, [43], 100), (4.5, 0.5, [50], 90), (5.0, 0.5, [55], 95), (5.5, 0.5, [59], 90),
-    (6.0, 0.5, [55], 95), (6.5, 0.5, [50], 85), (7.0, 1.0, [43, 50, 55], 110),
-    (8.0, 2.0, [40, 47, 52, 55, 59, 64], 115), (10.0, 2.0, [45, 52, 57, 60, 64], 110),
-    (12.0, 0.25, [64], 100), (12.25, 0.25, [67], 100), (12.5, 0.25, [69], 105), (12.75, 0.25, [71], 110),
-    (13.0, 0.5, [74], 110), (13.5, 0.5, [71], 100), (14.0, 2.0, [69], 105),
+    (0.0, 0.5, [40], 100),
+    (0.5, 0.5, [47], 90),
+    (1.0, 0.5, [52], 95),
+    (1.5, 0.5, [55], 90),
+    (2.0, 0.5, [52], 95),
+    (2.5, 0.5, [47], 85),
+    (3.0, 1.0, [40, 47, 52], 110),
+    (4.0, 0.5, [43], 100),
+    (4.5, 0.5, [50], 90),
+    (5.0, 0.5, [55], 95),
+    (5.5, 0.5, [59], 90),
+    (6.0, 0.5, [55], 95),
+    (6.5, 0.5, [50], 85),
+    (7.0, 1.0, [43, 50, 55], 110),
+    (8.0, 2.0, [40, 47, 52, 55, 59, 64], 115),
+    (10.0, 2.0, [45, 52, 57, 60, 64], 110),
+    (12.0, 0.25, [64], 100),
+    (12.25, 0.25, [67], 100),
+    (12.5, 0.25, [69], 105),
+    (12.75, 0.25, [71], 110),
+    (13.0, 0.5, [74], 110),
+    (13.5, 0.5, [71], 100),
+    (14.0, 2.0, [69], 105),
 ]
 
 
@@ -47,7 +63,7 @@ def riff_midi(path: Path) -> None:
     events.sort(key=lambda e: (e[0], e[1] == "note_on"))
     now = 0
     for beat, kind, note, velocity in events:
-        tick = int(round(beat * ticks))
+        tick = round(beat * ticks)
         track.append(mido.Message(kind, note=note, velocity=velocity, time=tick - now, channel=0))
         now = tick
     song = mido.MidiFile(ticks_per_beat=ticks)
@@ -60,8 +76,11 @@ def main() -> None:
         midi = Path(folder) / "riff.mid"
         wav = Path(folder) / "riff.wav"
         riff_midi(midi)
-        subprocess.run(["fluidsynth", "-ni", "-g", "1.0", "-r", "48000", "-F", str(wav),
-                        str(SOUNDFONT), str(midi)], check=True, capture_output=True)
+        subprocess.run(
+            ["fluidsynth", "-ni", "-g", "1.0", "-r", "48000", "-F", str(wav), str(SOUNDFONT), str(midi)],
+            check=True,
+            capture_output=True,
+        )
         audio, rate = sf.read(str(wav), dtype="float64", always_2d=True)
     mono = audio.mean(axis=1)
     seconds = 60.0 / TEMPO_BPM * 16 + 1.0

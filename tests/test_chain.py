@@ -68,8 +68,7 @@ def test_series_equals_effects_in_order() -> None:
 
 
 def test_ids_are_unique_and_addressable() -> None:
-    chain = Chain([create_effect("gain"), create_effect("gain"),
-                   Parallel([create_effect("gain")], [])])
+    chain = Chain([create_effect("gain"), create_effect("gain"), Parallel([create_effect("gain")], [])])
     assert [s.id for s in chain.all_slots()] == ["gain", "gain-2", "parallel", "gain-3"]
     assert chain.effect("gain-3").name == "gain"
     with pytest.raises(ParameterError, match="no effect with id 'nope'"):

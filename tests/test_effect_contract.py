@@ -43,9 +43,28 @@ def _run_in_blocks(effect: Effect, audio: np.ndarray, block: int) -> np.ndarray:
 
 
 def test_registry_is_populated() -> None:
-    expected = {"gain", "noise_gate", "compressor", "limiter", "eq", "tone_stack", "wah",
-                "overdrive", "distortion", "fuzz", "chorus", "flanger", "phaser", "tremolo",
-                "vibrato", "delay", "reverb", "cabinet", "tuner", "circuit"}
+    expected = {
+        "gain",
+        "noise_gate",
+        "compressor",
+        "limiter",
+        "eq",
+        "tone_stack",
+        "wah",
+        "overdrive",
+        "distortion",
+        "fuzz",
+        "chorus",
+        "flanger",
+        "phaser",
+        "tremolo",
+        "vibrato",
+        "delay",
+        "reverb",
+        "cabinet",
+        "tuner",
+        "circuit",
+    }
     assert expected <= set(EFFECTS), f"missing effects: {sorted(expected - set(EFFECTS))}"
 
 

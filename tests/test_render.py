@@ -19,8 +19,9 @@ GAIN_PRESET = {"name": "Quiet", "chain": [{"effect": "gain", "params": {"gain_db
 
 
 def pedal(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "pedalboard", *args], capture_output=True,
-                          text=True, cwd=cwd, timeout=300)
+    return subprocess.run(
+        [sys.executable, "-m", "pedalboard", *args], capture_output=True, text=True, cwd=cwd, timeout=300
+    )
 
 
 @pytest.fixture
@@ -45,7 +46,7 @@ def test_render_equals_the_chain(tmp_path: Path, guitar_wav: Path, preset_file: 
     source, _ = sf.read(str(guitar_wav), dtype="float32")
     expected = build_chain(parse_preset(GAIN_PRESET)).process(source, SR)
     assert rate == SR and sf.info(str(out)).subtype == "PCM_24"
-    np.testing.assert_allclose(rendered, expected, atol=2.0 ** -22)
+    np.testing.assert_allclose(rendered, expected, atol=2.0**-22)
 
 
 def test_batch_stereo_flac_and_resampling(tmp_path: Path, preset_file: Path) -> None:
@@ -56,8 +57,17 @@ def test_batch_stereo_flac_and_resampling(tmp_path: Path, preset_file: Path) -> 
         sf.write(str(sources[-1]), stereo, 44100)
     out_dir = tmp_path / "out"
     out_dir.mkdir()
-    result = pedal("render", *map(str, sources), "--out-dir", str(out_dir), "--preset",
-                   str(preset_file), "--sample-rate", "48000", "-q")
+    result = pedal(
+        "render",
+        *map(str, sources),
+        "--out-dir",
+        str(out_dir),
+        "--preset",
+        str(preset_file),
+        "--sample-rate",
+        "48000",
+        "-q",
+    )
     assert result.returncode == 0, result.stderr
     for source in sources:
         info = sf.info(str(out_dir / source.name))
@@ -71,8 +81,16 @@ def test_batch_stereo_flac_and_resampling(tmp_path: Path, preset_file: Path) -> 
 
 def test_delay_tail_is_rendered_to_silence(tmp_path: Path, guitar_wav: Path) -> None:
     preset = tmp_path / "echo.json"
-    preset.write_text(json.dumps({"name": "Echo", "chain": [
-        {"effect": "delay", "params": {"delay_seconds": 0.25, "feedback": 0.5, "mix": 0.5}}]}))
+    preset.write_text(
+        json.dumps(
+            {
+                "name": "Echo",
+                "chain": [
+                    {"effect": "delay", "params": {"delay_seconds": 0.25, "feedback": 0.5, "mix": 0.5}}
+                ],
+            }
+        )
+    )
     out = tmp_path / "echo.wav"
     assert pedal("render", str(guitar_wav), "-o", str(out), "-p", str(preset), "-q").returncode == 0
     longer = sf.info(str(out)).frames - sf.info(str(guitar_wav)).frames
@@ -80,8 +98,12 @@ def test_delay_tail_is_rendered_to_silence(tmp_path: Path, guitar_wav: Path) -> 
     tail, _ = sf.read(str(out), start=-SR // 20)
     assert np.max(np.abs(tail)) < 10 ** (-80 / 20)
     none = tmp_path / "cut.wav"
-    assert pedal("render", str(guitar_wav), "-o", str(none), "-p", str(preset), "--tail",
-                 "none", "-q").returncode == 0
+    assert (
+        pedal(
+            "render", str(guitar_wav), "-o", str(none), "-p", str(preset), "--tail", "none", "-q"
+        ).returncode
+        == 0
+    )
     assert sf.info(str(none)).frames == sf.info(str(guitar_wav)).frames
 
 
@@ -90,8 +112,10 @@ def test_delay_tail_is_rendered_to_silence(tmp_path: Path, guitar_wav: Path) -> 
     [
         (["missing.wav", "-o", "x.wav", "-p", "clean"], "input file not found: missing.wav"),
         (["take.wav", "-o", "x.wav", "-p", "no-such-preset"], "unknown preset 'no-such-preset'"),
-        (["take.wav", "-o", "x.wav", "-p", "quiet.json", "--set", "gain.gain_db=99"],
-         "gain_db = 99.0 is not allowed: [-60, 24] dB"),
+        (
+            ["take.wav", "-o", "x.wav", "-p", "quiet.json", "--set", "gain.gain_db=99"],
+            "gain_db = 99.0 is not allowed: [-60, 24] dB",
+        ),
         (["take.wav", "-o", "x.wav", "-p", "quiet.json", "--set", "nope.x=1"], "no effect slot 'nope'"),
         (["take.wav", "-o", "x.xyz", "-p", "quiet.json"], "unknown audio format '.xyz'"),
         (["take.wav", "-o", "take.wav", "-p", "quiet.json"], "refusing to overwrite the input"),
@@ -99,8 +123,9 @@ def test_delay_tail_is_rendered_to_silence(tmp_path: Path, guitar_wav: Path) -> 
         (["take.wav", "-p", "quiet.json"], "give either -o OUTPUT"),
     ],
 )
-def test_bad_input_gives_one_clear_line(tmp_path: Path, guitar_wav: Path, preset_file: Path,
-                                        args: list[str], message: str) -> None:
+def test_bad_input_gives_one_clear_line(
+    tmp_path: Path, guitar_wav: Path, preset_file: Path, args: list[str], message: str
+) -> None:
     (tmp_path / "notaudio.wav").write_text("this is not audio")
     before = guitar_wav.read_bytes()
     result = pedal("render", *args, "-q", cwd=tmp_path)

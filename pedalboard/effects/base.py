@@ -252,11 +252,7 @@ class Effect:
     def prepare(self, sample_rate: float, channels: int, max_block: int = MAX_BLOCK) -> None:
         """Allocate state for a sample rate, channel count and largest block.
         Does nothing when already prepared for the same (or a smaller) shape."""
-        if (
-            sample_rate == self.sample_rate
-            and channels == self.channels
-            and max_block <= self.max_block
-        ):
+        if sample_rate == self.sample_rate and channels == self.channels and max_block <= self.max_block:
             return
         self.sample_rate = float(sample_rate)
         self.channels = int(channels)
@@ -286,9 +282,7 @@ class Effect:
         return 0.0
 
     # ------------------------------------------------------------ processing
-    def process(
-        self, audio: np.ndarray, sample_rate: float, *, reset: bool = True
-    ) -> np.ndarray:
+    def process(self, audio: np.ndarray, sample_rate: float, *, reset: bool = True) -> np.ndarray:
         """Process a whole array (1-D mono, or ``(channels, frames)``) and
         return a new float32 array of the same shape. Like Spotify's
         pedalboard, state is reset first unless ``reset=False``."""
@@ -420,7 +414,5 @@ def as_block(audio: np.ndarray) -> tuple[np.ndarray, bool]:
     if array.ndim != 2:
         raise ParameterError(f"audio must be 1-D or (channels, frames), not shape {array.shape}")
     if array.shape[0] > 8 and array.shape[1] <= 8:
-        raise ParameterError(
-            f"audio shaped {array.shape} looks like (frames, channels); pass audio.T"
-        )
+        raise ParameterError(f"audio shaped {array.shape} looks like (frames, channels); pass audio.T")
     return np.array(array, dtype=np.float32, order="C"), False

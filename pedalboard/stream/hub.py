@@ -71,9 +71,17 @@ class Listener:
 class StreamHub:
     """Encode the engine's output and fan it out; see the module docstring."""
 
-    def __init__(self, source: AudioSource, *, bitrate: int = 128000, frame_ms: float = 20.0,
-                 title: Callable[[], str] = lambda: "", queue_packets: int = 50,
-                 stall_timeout_s: float = 10.0, poll_s: float = 0.002) -> None:
+    def __init__(
+        self,
+        source: AudioSource,
+        *,
+        bitrate: int = 128000,
+        frame_ms: float = 20.0,
+        title: Callable[[], str] = lambda: "",
+        queue_packets: int = 50,
+        stall_timeout_s: float = 10.0,
+        poll_s: float = 0.002,
+    ) -> None:
         self.source = source
         self.channels = source.channels
         self.encoder = OpusEncoder(self.channels, bitrate, frame_ms)
@@ -100,8 +108,9 @@ class StreamHub:
 
     def headers(self) -> bytes:
         """Ogg header pages for a listener joining now (title = current preset)."""
-        return OggOpusStream(self.channels, self.encoder.pre_skip, serial=self.ogg.serial,
-                             title=self.title()).headers
+        return OggOpusStream(
+            self.channels, self.encoder.pre_skip, serial=self.ogg.serial, title=self.title()
+        ).headers
 
     # ------------------------------------------------------------ listeners
     def add_listener(self, kind: str) -> Listener:

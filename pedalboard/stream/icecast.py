@@ -45,15 +45,17 @@ class IcecastTarget:
         password = unquote(parts.password or "") or os.environ.get("PEDAL_ICECAST_PASSWORD", "")
         if not password:
             raise PedalError("--icecast: no password in the URL and PEDAL_ICECAST_PASSWORD is not set")
-        return cls(parts.hostname, parts.port or 8000, parts.path, unquote(parts.username or "source"),
-                   password)
+        return cls(
+            parts.hostname, parts.port or 8000, parts.path, unquote(parts.username or "source"), password
+        )
 
 
 class IcecastSource:
     """Streams Ogg pages to an Icecast mount, reconnecting when it goes away."""
 
-    def __init__(self, target: IcecastTarget, headers: bytes, *, name: str = "netpedal",
-                 queue_pages: int = 250) -> None:
+    def __init__(
+        self, target: IcecastTarget, headers: bytes, *, name: str = "netpedal", queue_pages: int = 250
+    ) -> None:
         self.target = target
         self.headers = headers  # the Ogg/Opus header pages, sent first on every connection
         self.name = name

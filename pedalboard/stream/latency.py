@@ -34,8 +34,9 @@ def burst_train(sample_rate: int = SAMPLE_RATE) -> np.ndarray:
     return signal
 
 
-def estimate_latency(sent_ms: list[float], heard_ms: list[float], *, tolerance_ms: float = 15.0,
-                     max_ms: float = 5000.0) -> tuple[float, int]:
+def estimate_latency(
+    sent_ms: list[float], heard_ms: list[float], *, tolerance_ms: float = 15.0, max_ms: float = 5000.0
+) -> tuple[float, int]:
     """The delay (ms) that pairs the most heard onsets with sent ones, and how many it pairs.
     Returns (nan, 0) when nothing pairs."""
     differences = np.array([h - s for h in heard_ms for s in sent_ms if 0.0 <= h - s <= max_ms])

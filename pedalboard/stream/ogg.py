@@ -90,10 +90,19 @@ class OggOpusStream:
     headers: bytes = field(default=b"", init=False)
 
     def __post_init__(self) -> None:
-        head = ogg_page(opus_head(self.channels, self.pre_skip), serial=self.serial, sequence=0,
-                        granule=0, flags=FLAG_FIRST)
-        tags = ogg_page(opus_tags(comments={"TITLE": self.title} if self.title else None),
-                        serial=self.serial, sequence=1, granule=0)
+        head = ogg_page(
+            opus_head(self.channels, self.pre_skip),
+            serial=self.serial,
+            sequence=0,
+            granule=0,
+            flags=FLAG_FIRST,
+        )
+        tags = ogg_page(
+            opus_tags(comments={"TITLE": self.title} if self.title else None),
+            serial=self.serial,
+            sequence=1,
+            granule=0,
+        )
         self.headers = head + tags
         self._sequence = 2
         self._granule = 0  # PCM position = granule - pre_skip (RFC 7845)
@@ -101,7 +110,12 @@ class OggOpusStream:
     def page(self, packet: bytes, samples: int, *, last: bool = False) -> bytes:
         """The page for one Opus packet of ``samples`` (at 48 kHz)."""
         self._granule += samples
-        page = ogg_page(packet, serial=self.serial, sequence=self._sequence, granule=self._granule,
-                        flags=FLAG_LAST if last else 0)
+        page = ogg_page(
+            packet,
+            serial=self.serial,
+            sequence=self._sequence,
+            granule=self._granule,
+            flags=FLAG_LAST if last else 0,
+        )
         self._sequence += 1
         return page

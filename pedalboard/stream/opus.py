@@ -42,8 +42,7 @@ class OpusEncoder:
         self._codec.layout = "stereo" if channels == 2 else "mono"
         self._codec.format = "flt"
         self._codec.bit_rate = int(bitrate)
-        self._codec.options = {"frame_duration": f"{frame_ms:g}", "application": "lowdelay",
-                               "vbr": "on"}
+        self._codec.options = {"frame_duration": f"{frame_ms:g}", "application": "lowdelay", "vbr": "on"}
         self._codec.open()
         self.pre_skip = int.from_bytes(bytes(self._codec.extradata)[10:12], "little")
         self._pending = np.zeros((channels, 0), dtype=np.float32)
@@ -66,5 +65,6 @@ class OpusEncoder:
         frame.pts = self._pts
         self._pts += chunk.shape[1]
         for packet in self._codec.encode(frame):
-            yield OpusPacket(bytes(packet), int(packet.duration or self.frame_size),
-                             int(packet.pts or 0) + self.pre_skip)
+            yield OpusPacket(
+                bytes(packet), int(packet.duration or self.frame_size), int(packet.pts or 0) + self.pre_skip
+            )

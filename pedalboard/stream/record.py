@@ -22,9 +22,16 @@ from pedalboard.errors import PedalError
 class Recorder:
     """Writes rotating recordings; feed it with :meth:`pcm` or :meth:`page`."""
 
-    def __init__(self, path: str | Path, *, channels: int, sample_rate: int = 48000,
-                 max_seconds: float = 3600.0, max_bytes: int = 2 * 1024**3,
-                 ogg_headers: bytes | None = None) -> None:
+    def __init__(
+        self,
+        path: str | Path,
+        *,
+        channels: int,
+        sample_rate: int = 48000,
+        max_seconds: float = 3600.0,
+        max_bytes: int = 2 * 1024**3,
+        ogg_headers: bytes | None = None,
+    ) -> None:
         self.base = Path(path)
         if not self.base.parent.is_dir():
             raise PedalError(f"--record {path}: folder {self.base.parent} does not exist")
@@ -53,8 +60,9 @@ class Recorder:
         self._frames = 0
         self._bytes = 0
         if self.kind == "flac":
-            self._flac = sf.SoundFile(str(path), "w", self.sample_rate, self.channels, subtype="PCM_24",
-                                      format="FLAC")
+            self._flac = sf.SoundFile(
+                str(path), "w", self.sample_rate, self.channels, subtype="PCM_24", format="FLAC"
+            )
         else:
             self._ogg = open(path, "wb")  # noqa: SIM115 - kept open across calls
             self._ogg.write(self.ogg_headers)

@@ -48,8 +48,12 @@ class RingSource:
         return self._reader.lost_frames
 
 
-def listener_router(hub: Callable[[], StreamHub | None], *, sdp: Callable[[], str | None] = lambda: None,
-                    authorize: Callable[[Request | WebSocket], bool] = lambda _: True) -> APIRouter:
+def listener_router(
+    hub: Callable[[], StreamHub | None],
+    *,
+    sdp: Callable[[], str | None] = lambda: None,
+    authorize: Callable[[Request | WebSocket], bool] = lambda _: True,
+) -> APIRouter:
     """Routes for listeners; ``hub()`` returns the running hub (or None when
     streaming is off), ``authorize`` decides who may listen (public by default)."""
     router = APIRouter()
@@ -62,8 +66,12 @@ def listener_router(hub: Callable[[], StreamHub | None], *, sdp: Callable[[], st
             raise HTTPException(status_code=503, detail="streaming is not running")
         return current
 
-    @router.get("/stream.ogg", response_class=StreamingResponse, tags=["listen"],
-                summary="Live Ogg/Opus stream of the pedal's output")
+    @router.get(
+        "/stream.ogg",
+        response_class=StreamingResponse,
+        tags=["listen"],
+        summary="Live Ogg/Opus stream of the pedal's output",
+    )
     async def stream_ogg(request: Request) -> StreamingResponse:
         current = running(request)
         listener = current.add_listener("ogg")
@@ -79,9 +87,15 @@ def listener_router(hub: Callable[[], StreamHub | None], *, sdp: Callable[[], st
             finally:
                 current.remove_listener(listener)
 
-        return StreamingResponse(pages(), media_type="audio/ogg", headers={
-            "Cache-Control": "no-cache, no-store", "Access-Control-Allow-Origin": "*",
-            "X-Content-Type-Options": "nosniff"})
+        return StreamingResponse(
+            pages(),
+            media_type="audio/ogg",
+            headers={
+                "Cache-Control": "no-cache, no-store",
+                "Access-Control-Allow-Origin": "*",
+                "X-Content-Type-Options": "nosniff",
+            },
+        )
 
     @router.get("/listen", include_in_schema=False)
     async def listen_redirect() -> RedirectResponse:
@@ -100,15 +114,27 @@ def listener_router(hub: Callable[[], StreamHub | None], *, sdp: Callable[[], st
         current = hub()
         if current is None:
             return {"running": False, "title": "", "listeners": 0}
-        return {"running": True, "title": current.title(), "listeners": current.listener_count,
-                "channels": current.channels, "codec": "opus", "sample_rate": 48000}
+        return {
+            "running": True,
+            "title": current.title(),
+            "listeners": current.listener_count,
+            "channels": current.channels,
+            "codec": "opus",
+            "sample_rate": 48000,
+        }
 
-    @router.get("/stream.sdp", response_class=PlainTextResponse, tags=["listen"],
-                summary="RTP (L24) session description")
+    @router.get(
+        "/stream.sdp",
+        response_class=PlainTextResponse,
+        tags=["listen"],
+        summary="RTP (L24) session description",
+    )
     async def stream_sdp() -> PlainTextResponse:
         text = sdp()
         if text is None:
-            raise HTTPException(status_code=404, detail="RTP is off (start the pedal with --rtp ADDRESS:PORT)")
+            raise HTTPException(
+                status_code=404, detail="RTP is off (start the pedal with --rtp ADDRESS:PORT)"
+            )
         return PlainTextResponse(text, media_type="application/sdp")
 
     @router.websocket("/api/v1/listen")
@@ -123,10 +149,17 @@ def listener_router(hub: Callable[[], StreamHub | None], *, sdp: Callable[[], st
             return
         listener = current.add_listener("opus")
         try:
-            await websocket.send_json({
-                "type": "config", "codec": "opus", "sample_rate": 48000,
-                "channels": current.channels, "pre_skip": current.encoder.pre_skip,
-                "frame_samples": current.encoder.frame_size, "title": current.title()})
+            await websocket.send_json(
+                {
+                    "type": "config",
+                    "codec": "opus",
+                    "sample_rate": 48000,
+                    "channels": current.channels,
+                    "pre_skip": current.encoder.pre_skip,
+                    "frame_samples": current.encoder.frame_size,
+                    "title": current.title(),
+                }
+            )
             while True:
                 item = await listener.get()
                 if item is None:

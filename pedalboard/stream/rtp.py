@@ -17,6 +17,7 @@ say.
 
 from __future__ import annotations
 
+import contextlib
 import ipaddress
 import random
 import socket
@@ -41,8 +42,10 @@ def parse_destination(text: str) -> tuple[str, int]:
         if not 1 <= number <= 65535 or number % 2:
             raise ValueError
     except ValueError:
-        raise ValueError(f"--rtp {text!r}: expected IPv4ADDRESS:PORT with an even port "
-                         "(RTP uses the even port, RTCP the odd one above it)") from None
+        raise ValueError(
+            f"--rtp {text!r}: expected IPv4ADDRESS:PORT with an even port "
+            "(RTP uses the even port, RTCP the odd one above it)"
+        ) from None
     return address, number
 
 
@@ -68,8 +71,9 @@ def from_l24(payload: bytes, channels: int) -> np.ndarray:
 class RtpSender:
     """Packs audio into RTP L24 packets and sends each as soon as it is full."""
 
-    def __init__(self, destination: str, *, channels: int = 1, ttl: int = 16,
-                 source_address: str | None = None) -> None:
+    def __init__(
+        self, destination: str, *, channels: int = 1, ttl: int = 16, source_address: str | None = None
+    ) -> None:
         self.address, self.port = parse_destination(destination)
         self.channels = channels
         self.ssrc = random.getrandbits(32)
@@ -91,10 +95,9 @@ class RtpSender:
             chunk = self._pending[:, :PACKET_FRAMES]
             self._pending = self._pending[:, PACKET_FRAMES:]
             header = struct.pack("!BBHII", 0x80, PAYLOAD_TYPE, self.sequence, self.timestamp, self.ssrc)
-            try:
+            # A full buffer or an unreachable receiver must not stop the stream.
+            with contextlib.suppress(OSError):
                 self._socket.sendto(header + to_l24(chunk), (self.address, self.port))
-            except OSError:
-                pass  # a full buffer or an unreachable receiver must not stop the stream
             self.sequence = (self.sequence + 1) & 0xFFFF
             self.timestamp = (self.timestamp + PACKET_FRAMES) & 0xFFFFFFFF
             self.packets_sent += 1
@@ -103,20 +106,22 @@ class RtpSender:
         """The session description for receivers."""
         multicast = ipaddress.IPv4Address(self.address).is_multicast
         connection = f"{self.address}/{self.ttl}" if multicast else self.address
-        return "\r\n".join([
-            "v=0",
-            f"o=- {self.session_id} 1 IN IP4 {self.source_address}",
-            f"s={name}",
-            f"c=IN IP4 {connection}",
-            "t=0 0",
-            f"m=audio {self.port} RTP/AVP {PAYLOAD_TYPE}",
-            f"a=rtpmap:{PAYLOAD_TYPE} L24/{SAMPLE_RATE}/{self.channels}",
-            "a=ptime:1",
-            "a=ts-refclk:local",
-            "a=mediaclk:direct=0",
-            "a=sendonly",
-            "",
-        ])
+        return "\r\n".join(
+            [
+                "v=0",
+                f"o=- {self.session_id} 1 IN IP4 {self.source_address}",
+                f"s={name}",
+                f"c=IN IP4 {connection}",
+                "t=0 0",
+                f"m=audio {self.port} RTP/AVP {PAYLOAD_TYPE}",
+                f"a=rtpmap:{PAYLOAD_TYPE} L24/{SAMPLE_RATE}/{self.channels}",
+                "a=ptime:1",
+                "a=ts-refclk:local",
+                "a=mediaclk:direct=0",
+                "a=sendonly",
+                "",
+            ]
+        )
 
     def close(self) -> None:
         self._socket.close()

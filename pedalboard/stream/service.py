@@ -72,17 +72,25 @@ class StreamService:
         self.recorder: Recorder | None = None
 
     def start(self, ring_name: str) -> None:
-        hub = StreamHub(RingSource(ring_name), bitrate=self.options.bitrate,
-                        frame_ms=self.options.frame_ms, title=self.title)
+        hub = StreamHub(
+            RingSource(ring_name),
+            bitrate=self.options.bitrate,
+            frame_ms=self.options.frame_ms,
+            title=self.title,
+        )
         if self.options.rtp:
             self.rtp = RtpSender(self.options.rtp, channels=hub.channels)
             hub.pcm_sinks.append(self.rtp.send)
             if self.options.sdp:
                 self.options.sdp.write_text(self.rtp.sdp())
         if self.options.record:
-            self.recorder = Recorder(self.options.record, channels=hub.channels,
-                                     max_seconds=self.options.record_max_seconds,
-                                     max_bytes=self.options.record_max_bytes, ogg_headers=hub.headers())
+            self.recorder = Recorder(
+                self.options.record,
+                channels=hub.channels,
+                max_seconds=self.options.record_max_seconds,
+                max_bytes=self.options.record_max_bytes,
+                ogg_headers=hub.headers(),
+            )
             sink = self.recorder.pcm if self.recorder.kind == "flac" else self.recorder.page
             (hub.pcm_sinks if self.recorder.kind == "flac" else hub.page_sinks).append(sink)
         if self.options.icecast:
@@ -109,5 +117,6 @@ class StreamService:
     def router(self, authorize: Callable[[Request | WebSocket], bool]) -> APIRouter:
         """Listener routes; ``authorize`` is consulted only when listening needs a token."""
         needs_token = self.options.listen_needs_token
-        return listener_router(lambda: self.hub, sdp=self.sdp,
-                               authorize=(authorize if needs_token else lambda _: True))
+        return listener_router(
+            lambda: self.hub, sdp=self.sdp, authorize=(authorize if needs_token else lambda _: True)
+        )

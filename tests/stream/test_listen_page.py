@@ -26,9 +26,15 @@ from .test_stream import free_port
 SR = 48000
 DOCS_IMG = Path(__file__).resolve().parents[2] / "docs" / "img"
 log = logging.getLogger(__name__)
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--autoplay-policy=no-user-gesture-required",
-                 "--disable-background-networking", "--disable-component-update", "--no-first-run",
-                 "--disable-sync"]
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--autoplay-policy=no-user-gesture-required",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--no-first-run",
+    "--disable-sync",
+]
 
 
 @pytest.fixture(scope="module")
@@ -77,6 +83,10 @@ def test_listen_page_plays_and_measures_latency(pedal: tuple[Engine, str]) -> No
     assert not errors, errors
     latency, pairs = estimate_latency(watcher.onsets, onsets)
     assert pairs >= 3, f"bursts heard at the page: {len(onsets)}, paired with the engine's: {pairs}"
-    log.warning("listener page latency, engine out to page out: %.0f ms over %d bursts; page shows %.0f ms",
-                latency, pairs, shown)
+    log.warning(
+        "listener page latency, engine out to page out: %.0f ms over %d bursts; page shows %.0f ms",
+        latency,
+        pairs,
+        shown,
+    )
     assert 0.0 < latency < 500.0, f"latency {latency:.0f} ms"

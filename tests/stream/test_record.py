@@ -26,7 +26,7 @@ def test_flac_recording_rotates_without_losing_a_sample(tmp_path: Path) -> None:
 
 
 def test_bad_record_paths(tmp_path: Path) -> None:
-    with pytest.raises(PedalError, match="use a .flac, .ogg or .opus"):
+    with pytest.raises(PedalError, match=r"use a \.flac, \.ogg or \.opus"):
         Recorder(tmp_path / "gig.mp3", channels=1)
     with pytest.raises(PedalError, match="does not exist"):
         Recorder(tmp_path / "nope" / "gig.flac", channels=1)

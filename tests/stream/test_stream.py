@@ -63,8 +63,9 @@ def decode(data: bytes) -> tuple[np.ndarray, int, int]:
         stream = container.streams.audio[0]
         rate, channels = stream.rate, stream.channels
         frames = [f.to_ndarray() for f in container.decode(audio=0)]
-    audio = np.concatenate([f.reshape(channels, -1) if f.shape[0] == 1 and channels > 1 else f
-                            for f in frames], axis=1)
+    audio = np.concatenate(
+        [f.reshape(channels, -1) if f.shape[0] == 1 and channels > 1 else f for f in frames], axis=1
+    )
     return audio, rate, channels
 
 
@@ -163,8 +164,9 @@ def icecast_config(folder: Path, port: int, password: str) -> Path:
         folder.chmod(0o755)
         shutil.chown(folder / "log", "icecast2")
     config = folder / "icecast.xml"
-    change_owner = ("<changeowner><user>icecast2</user><group>icecast</group></changeowner>"
-                    if os.geteuid() == 0 else "")
+    change_owner = (
+        "<changeowner><user>icecast2</user><group>icecast</group></changeowner>" if os.geteuid() == 0 else ""
+    )
     config.write_text(f"""<icecast>
   <limits><sources>2</sources><burst-size>0</burst-size><source-timeout>10</source-timeout></limits>
   <authentication><source-password>{password}</source-password><admin-user>admin</admin-user>
@@ -182,8 +184,11 @@ def icecast_config(folder: Path, port: int, password: str) -> Path:
 
 @contextlib.contextmanager
 def icecast(folder: Path, port: int, password: str) -> Iterator[subprocess.Popen]:
-    process = subprocess.Popen(["icecast2", "-c", str(icecast_config(folder, port, password))],
-                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    process = subprocess.Popen(
+        ["icecast2", "-c", str(icecast_config(folder, port, password))],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     try:
         assert wait_until(lambda: _answers(port), 10), "icecast2 did not start"
         yield process
@@ -240,9 +245,24 @@ def test_rtp_reaches_ffmpeg_sample_for_sample(tmp_path: Path) -> None:
     sdp = tmp_path / "stream.sdp"
     sdp.write_text(sender.sdp())
     raw = tmp_path / "received.raw"
-    receiver = subprocess.Popen(["ffmpeg", "-v", "error", "-protocol_whitelist", "file,udp,rtp",
-                                 "-i", str(sdp), "-f", "f32le", "-acodec", "pcm_f32le", "-y", str(raw)],
-                                stdin=subprocess.DEVNULL)
+    receiver = subprocess.Popen(
+        [
+            "ffmpeg",
+            "-v",
+            "error",
+            "-protocol_whitelist",
+            "file,udp,rtp",
+            "-i",
+            str(sdp),
+            "-f",
+            "f32le",
+            "-acodec",
+            "pcm_f32le",
+            "-y",
+            str(raw),
+        ],
+        stdin=subprocess.DEVNULL,
+    )
     try:
         time.sleep(1.5)  # ffmpeg opens its socket
         signal = offline_reference(1)[: SR * 2].astype(np.float32)[np.newaxis, :] * 0.5
