@@ -245,7 +245,7 @@ class JackBackend(Backend):
             self.graph_changed = False
             self._latency = self._measure_latency()
             self.latency_updates += 1
-        except Exception:  # noqa: BLE001 - the server may be going away right now
+        except Exception:
             return
 
     def _measure_latency(self) -> int:
@@ -304,7 +304,8 @@ class SoundDeviceBackend(Backend):
     def _find_device(self) -> int:
         import sounddevice as sd
 
-        apis = [i for i, api in enumerate(sd.query_hostapis()) if self.host_api.lower() in api["name"].lower()]
+        wanted = self.host_api.lower()
+        apis = [i for i, api in enumerate(sd.query_hostapis()) if wanted in api["name"].lower()]
         devices = [(i, d) for i, d in enumerate(sd.query_devices())
                    if d["hostapi"] in apis and d["max_input_channels"] >= 1
                    and d["max_output_channels"] >= self.channels_out]
@@ -340,7 +341,7 @@ class SoundDeviceBackend(Backend):
         self.lost = False
         self.stream = stream
         seconds = stream.latency
-        self._latency = int(round((seconds[0] + seconds[1]) * self.sample_rate))
+        self._latency = round((seconds[0] + seconds[1]) * self.sample_rate)
 
     def _finished(self) -> None:
         if self.stream is not None:  # not closed by us: the device went away

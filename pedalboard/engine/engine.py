@@ -24,6 +24,7 @@ sees): the state keeps moving and is there when the audio comes back.
 
 from __future__ import annotations
 
+import contextlib
 import sys
 import threading
 import time
@@ -105,7 +106,7 @@ def _advance(g: float, step: float, frames: int) -> float:
 class _Spill:
     """A chain leaving the stage: faded out, or fed silence while its tails ring."""
 
-    __slots__ = ("chain", "in_gain", "in_step", "out_gain", "out_step", "frames_left")
+    __slots__ = ("chain", "frames_left", "in_gain", "in_step", "out_gain", "out_step")
 
     def __init__(self) -> None:
         self.chain: Chain | None = None
@@ -123,7 +124,8 @@ class Engine:
         if channels_out not in (1, 2):
             raise ParameterError(f"engine: channels_out = {channels_out!r} is not allowed: 1 or 2")
         if not 16 <= int(block_size) <= ENGINE_MAX_BLOCK:
-            raise ParameterError(f"engine: block_size = {block_size!r} is not allowed: [16, {ENGINE_MAX_BLOCK}]")
+            raise ParameterError(
+                f"engine: block_size = {block_size!r} is not allowed: [16, {ENGINE_MAX_BLOCK}]")
         if not 8000 <= int(sample_rate) <= 192000:
             raise ParameterError(f"engine: sample_rate = {sample_rate!r} is not allowed: [8000, 192000] Hz")
         self.backend_name = backend
@@ -248,7 +250,7 @@ class Engine:
                 effect.prepare(self.sample_rate, self.channels, ENGINE_MAX_BLOCK)
                 block[:] = 0.0
                 effect.process_inplace(block)
-            except Exception:  # noqa: BLE001 - warming is best effort; load_chain reports errors
+            except Exception:
                 continue
 
     def _warm_engine(self) -> None:
@@ -290,10 +292,9 @@ class Engine:
 
     def _emit(self, name: str, data: dict[str, Any]) -> None:
         if self.on_event is not None:
-            try:
+            # A listener's bug must not stop the engine.
+            with contextlib.suppress(Exception):
                 self.on_event(name, data)
-            except Exception:  # noqa: BLE001 - a listener's bug must not stop the engine
-                pass
 
     # ============================================================ housekeeping
     def _housekeeping(self) -> None:
@@ -479,7 +480,7 @@ class Engine:
         self._warm(chain)
         if self._tempo_bpm is not None and not getattr(getattr(chain, "preset", None), "tempo_bpm", None):
             chain.set_tempo(self._tempo_bpm)
-        fade_frames = int(round(float(crossfade_ms) * 1e-3 * self.sample_rate))
+        fade_frames = round(float(crossfade_ms) * 1e-3 * self.sample_rate)
         self._owned.add(id(chain))
         self._front = chain
         return self._submit(_CHAIN, chain, bool(spillover), fade_frames)

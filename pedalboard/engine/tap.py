@@ -21,6 +21,7 @@ frames of ``channels`` interleaved float32.
 
 from __future__ import annotations
 
+import contextlib
 import time
 from multiprocessing import resource_tracker, shared_memory
 
@@ -153,10 +154,8 @@ class OutputRing(_RingArrays):
         """Release and remove the shared block (readers keep their mapping)."""
         del self.header, self.data
         self._shm.close()
-        try:
+        with contextlib.suppress(FileNotFoundError):
             self._shm.unlink()
-        except FileNotFoundError:
-            pass
 
 
 class OutputRingReader(_RingArrays):
