@@ -39,7 +39,7 @@ def port_currents(system: CircuitSystem, v: np.ndarray, rate2: float = 0.0
     vec = np.zeros((dev.SCRATCH_ROWS, max(k, 1)))
     vec[dev.V, :k] = v
     jac = np.zeros((k, k))
-    dev.eval_devices(system.codes, np.asarray(system.port_starts, dtype=np.int64),
+    dev.eval_devices_py(system.codes, np.asarray(system.port_starts, dtype=np.int64),
                      system.rows, vec, rate2, np.zeros(k), jac)
     return vec[dev.CUR, :k].copy(), jac, vec[dev.Q, :k].copy()
 

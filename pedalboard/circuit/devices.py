@@ -46,7 +46,10 @@ DIODE, BJT, JFET = 0, 1, 2
 #: port voltages, port currents, charges, capacitances, residual, step, next state.
 P, V, CUR, Q, CQ, RES, DV, XN = range(8)
 SCRATCH_ROWS = 8
-jit = numba.njit(cache=True, nogil=True)
+jit = numba.njit(cache=True, nogil=True, error_model="numpy")
+#: Inlined into the kernel at numba-IR level: no call with array arguments
+#: (whose reference counting costs more than a diode) in the per-sample path.
+inline = numba.njit(cache=True, nogil=True, error_model="numpy", inline="always")
 
 
 # -------------------------------------------------------------- primitives
@@ -203,10 +206,7 @@ def bjt(element: Element, value: float | None) -> Expansion:
         p.get("cjc", 0.0) * area, p.get("vjc", p.get("pc", 0.75)), p.get("mjc", p.get("mc", 0.33)),
         p.get("fc", 0.5),
     )
-    if element.model.kind == "npn":
-        ports = [(bi, ei), (bi, ci)]
-    else:
-        ports = [(ei, bi), (ci, bi)]
+    ports = [(bi, ei), (bi, ci)] if element.model.kind == "npn" else [(ei, bi), (ci, bi)]
     device = NonlinearDevice(element.name, BJT, ports, row, [nf, nr],
                              [_vcrit(nf, i_s), _vcrit(nr, i_s)])
     return prims, device
@@ -272,50 +272,28 @@ def depletion(v: float, cj0: float, vj: float, m: float, fc: float) -> tuple[flo
 
 
 @jit
-def eval_diode(rows: np.ndarray, d: int, vec: np.ndarray, p: int, rate2: float,
-               hq: np.ndarray, jac: np.ndarray) -> None:
-    i, g = junction(vec[V, p], rows[d, 0], rows[d, 1])
-    qd, cd = depletion(vec[V, p], rows[d, 2], rows[d, 3], rows[d, 4], rows[d, 5])
-    tt = rows[d, 6]
-    qd += tt * i  # transit-time (diffusion) charge
-    cd += tt * g
-    vec[Q, p] = qd
-    vec[CQ, p] = cd
-    vec[CUR, p] = i + rate2 * qd - hq[p]
-    jac[p, p] = g + rate2 * cd
+def diode_point(v: float, i_s: float, nvt: float, cjo: float, vj: float, m: float,
+                fc: float, tt: float) -> tuple[float, float, float, float]:
+    """Diode current, conductance, charge and capacitance at junction voltage v."""
+    i, g = junction(v, i_s, nvt)
+    q, c = depletion(v, cjo, vj, m, fc)
+    return i, g, q + tt * i, c + tt * g  # tt: transit-time (diffusion) charge
 
 
 @jit
-def eval_bjt(rows: np.ndarray, d: int, vec: np.ndarray, p: int, rate2: float,
-             hq: np.ndarray, jac: np.ndarray) -> None:
+def bjt_point(vbe: float, vbc: float, i_s: float, bf: float, br: float, nfvt: float,
+              nrvt: float, inv_vaf: float) -> tuple[float, float, float, float, float, float]:
     """Gummel-Poon without high injection (ngspice's bjtload with IKF=IKR=0,
-    ISE=ISC=0): Early effect through qb = 1/(1 - vbc/VAF)."""
-    vbe = vec[V, p]
-    vbc = vec[V, p + 1]
-    cbe, gbe = junction(vbe, rows[d, 0], rows[d, 3])
-    cbc, gbc = junction(vbc, rows[d, 0], rows[d, 4])
-    inv_vaf = rows[d, 5]
-    bf = rows[d, 1]
-    br = rows[d, 2]
+    ISE=ISC=0), Early effect through qb = 1/(1 - vbc/VAF). Returns the port
+    currents (B'E': ib + ic, B'C': -ic) and their 2x2 Jacobian."""
+    cbe, gbe = junction(vbe, i_s, nfvt)
+    cbc, gbc = junction(vbc, i_s, nrvt)
     one_over_qb = 1.0 - vbc * inv_vaf
     ic = (cbe - cbc) * one_over_qb - cbc / br
     ib = cbe / bf + cbc / br
     dic_dbe = gbe * one_over_qb
     dic_dbc = -gbc * one_over_qb - (cbe - cbc) * inv_vaf - gbc / br
-    dib_dbe = gbe / bf
-    dib_dbc = gbc / br
-    qe, ce = depletion(vbe, rows[d, 6], rows[d, 7], rows[d, 8], rows[d, 12])
-    qc, cc = depletion(vbc, rows[d, 9], rows[d, 10], rows[d, 11], rows[d, 12])
-    vec[Q, p] = qe
-    vec[Q, p + 1] = qc
-    vec[CQ, p] = ce
-    vec[CQ, p + 1] = cc
-    vec[CUR, p] = ib + ic + rate2 * qe - hq[p]
-    vec[CUR, p + 1] = -ic + rate2 * qc - hq[p + 1]
-    jac[p, p] = dib_dbe + dic_dbe + rate2 * ce
-    jac[p, p + 1] = dib_dbc + dic_dbc
-    jac[p + 1, p] = -dic_dbe
-    jac[p + 1, p + 1] = -dic_dbc + rate2 * cc
+    return (ib + ic, -ic, gbe / bf + dic_dbe, gbc / br + dic_dbc, -dic_dbe, -dic_dbc)
 
 
 @jit
@@ -334,49 +312,72 @@ def _shichman_hodges(vgst: float, vds: float, beta: float, lam: float
 
 
 @jit
-def eval_jfet(rows: np.ndarray, d: int, vec: np.ndarray, p: int, rate2: float,
-              hq: np.ndarray, jac: np.ndarray) -> None:
-    vgs = vec[V, p]
-    vgd = vec[V, p + 1]
-    vto = rows[d, 0]
-    igs, ggs = junction(vgs, rows[d, 3], rows[d, 4])
-    igd, ggd = junction(vgd, rows[d, 3], rows[d, 4])
+def jfet_point(vgs: float, vgd: float, vto: float, beta: float, lam: float, i_s: float,
+               nvt: float) -> tuple[float, float, float, float, float, float]:
+    """Shichman-Hodges JFET with gate diodes: port currents (GS: igs + ids,
+    GD: igd - ids) and their 2x2 Jacobian."""
+    igs, ggs = junction(vgs, i_s, nvt)
+    igd, ggd = junction(vgd, i_s, nvt)
     vds = vgs - vgd
     if vds >= 0.0:
-        ids, gm, gds = _shichman_hodges(vgs - vto, vds, rows[d, 1], rows[d, 2])
+        ids, gm, gds = _shichman_hodges(vgs - vto, vds, beta, lam)
         d_gs = gm + gds
         d_gd = -gds
     else:  # inverse mode: drain and source swap roles
-        ids, gm, gds = _shichman_hodges(vgd - vto, -vds, rows[d, 1], rows[d, 2])
+        ids, gm, gds = _shichman_hodges(vgd - vto, -vds, beta, lam)
         ids = -ids
         d_gs = gds
         d_gd = -(gm + gds)
-    vec[Q, p] = 0.0
-    vec[Q, p + 1] = 0.0
-    vec[CQ, p] = 0.0
-    vec[CQ, p + 1] = 0.0
-    vec[CUR, p] = igs + ids
-    vec[CUR, p + 1] = igd - ids
-    jac[p, p] = ggs + d_gs
-    jac[p, p + 1] = d_gd
-    jac[p + 1, p] = -d_gs
-    jac[p + 1, p + 1] = ggd - d_gd
+    return igs + ids, igd - ids, ggs + d_gs, d_gd, -d_gs, ggd - d_gd
 
 
-@jit
+@inline
 def eval_devices(codes: np.ndarray, starts: np.ndarray, rows: np.ndarray, vec: np.ndarray,
                  rate2: float, hq: np.ndarray, jac: np.ndarray) -> None:
     """Port currents ``vec[CUR]``, charges ``vec[Q]``, capacitances
     ``vec[CQ]`` and the block-diagonal Jacobian ``jac`` at the port voltages
-    ``vec[V]``; ``rate2`` = 2/T (0 for DC), ``hq`` the charge history."""
+    ``vec[V]``; ``rate2`` = 2/T (0 for DC), ``hq`` the charge history. A
+    junction capacitance adds ``rate2*q - h`` to its port current."""
     for d in range(codes.shape[0]):
         code = codes[d]
+        p = starts[d]
         if code == DIODE:
-            eval_diode(rows, d, vec, starts[d], rate2, hq, jac)
-        elif code == BJT:
-            eval_bjt(rows, d, vec, starts[d], rate2, hq, jac)
+            i, g, q, c = diode_point(vec[V, p], rows[d, 0], rows[d, 1], rows[d, 2], rows[d, 3],
+                                     rows[d, 4], rows[d, 5], rows[d, 6])
+            vec[Q, p] = q
+            vec[CQ, p] = c
+            vec[CUR, p] = i + rate2 * q - hq[p]
+            jac[p, p] = g + rate2 * c
+            continue
+        if code == BJT:
+            vbe = vec[V, p]
+            vbc = vec[V, p + 1]
+            j1, j2, g11, g12, g21, g22 = bjt_point(vbe, vbc, rows[d, 0], rows[d, 1], rows[d, 2],
+                                                   rows[d, 3], rows[d, 4], rows[d, 5])
+            qe, ce = depletion(vbe, rows[d, 6], rows[d, 7], rows[d, 8], rows[d, 12])
+            qc, cc = depletion(vbc, rows[d, 9], rows[d, 10], rows[d, 11], rows[d, 12])
         else:
-            eval_jfet(rows, d, vec, starts[d], rate2, hq, jac)
+            j1, j2, g11, g12, g21, g22 = jfet_point(vec[V, p], vec[V, p + 1], rows[d, 0],
+                                                    rows[d, 1], rows[d, 2], rows[d, 3],
+                                                    rows[d, 4])
+            qe = ce = qc = cc = 0.0
+        vec[Q, p] = qe
+        vec[Q, p + 1] = qc
+        vec[CQ, p] = ce
+        vec[CQ, p + 1] = cc
+        vec[CUR, p] = j1 + rate2 * qe - hq[p]
+        vec[CUR, p + 1] = j2 + rate2 * qc - hq[p + 1]
+        jac[p, p] = g11 + rate2 * ce
+        jac[p, p + 1] = g12
+        jac[p + 1, p] = g21
+        jac[p + 1, p + 1] = g22 + rate2 * cc
+
+
+@jit
+def eval_devices_py(codes: np.ndarray, starts: np.ndarray, rows: np.ndarray, vec: np.ndarray,
+                    rate2: float, hq: np.ndarray, jac: np.ndarray) -> None:
+    """:func:`eval_devices` callable from Python (the DC solver)."""
+    eval_devices(codes, starts, rows, vec, rate2, hq, jac)
 
 
 @jit

@@ -220,9 +220,7 @@ def evaluate_with_names(text: str, params: Mapping[str, float]) -> tuple[float, 
     """Evaluate and also return the parameter names the expression used, so
     the compiler knows which element values follow a control."""
     body = text.strip()
-    if body.startswith("{") and body.endswith("}"):
-        body = body[1:-1]
-    elif body.startswith("'") and body.endswith("'"):
+    if (body.startswith("{") and body.endswith("}")) or (body.startswith("'") and body.endswith("'")):
         body = body[1:-1]
     parser = _Parser(body, params)
     if not parser.tokens:

@@ -23,14 +23,14 @@ import math
 import numba
 import numpy as np
 
-from pedalboard.circuit.devices import CQ, CUR, DV, P, Q, RES, SCRATCH_ROWS, V, XN, eval_devices, pnjlim
+from pedalboard.circuit.devices import CQ, CUR, DV, RES, SCRATCH_ROWS, XN, P, Q, V, eval_devices, pnjlim
 
 __all__ = ["SCRATCH_ROWS", "run_circuit"]
 MAX_ITERATIONS = 60
 #: Newton stops when no port voltage moved more than this (volts).
 TOLERANCE_VOLTS = 1e-9
 
-jit = numba.njit(cache=True, nogil=True)
+jit = numba.njit(cache=True, nogil=True, error_model="numpy", inline="always")
 
 
 @numba.njit(cache=True, nogil=True, fastmath=True)
@@ -170,7 +170,7 @@ def circuit_step(u: float, A: np.ndarray, B: np.ndarray, b: np.ndarray, C: np.nd
     return y
 
 
-@jit
+@numba.njit(cache=True, nogil=True, error_model="numpy")
 def run_circuit(inp: np.ndarray, out: np.ndarray, A: np.ndarray, B: np.ndarray,
                 b: np.ndarray, C: np.ndarray, D: np.ndarray, E: np.ndarray, e: np.ndarray,
                 F: np.ndarray, G: np.ndarray, HH: np.ndarray, K: np.ndarray,
