@@ -148,6 +148,62 @@ def _delay_kernel(block, buf, shared, chan, params, wet) -> None:
                 chan[c, k] = 0.0
 
 
+@jit
+def _delay_steady(block, buf, shared, chan, params) -> None:
+    """:func:`_delay_kernel` for the common case: the time is not gliding, no
+    modulation, no ping-pong. Channels run one at a time with their state in
+    registers; an integer delay reads the line directly (what the Hermite
+    interpolator returns at fraction 0), a fractional one through constant
+    Hermite weights."""
+    channels, frames = block.shape
+    size = buf.shape[1]
+    mask = size - 1
+    start = int(shared[0])
+    d = max(shared[1], 3.0)
+    whole = d == math.floor(d)
+    # A fixed fractional delay: the Hermite weights of the four taps are constant.
+    base = math.floor(size - d)
+    f = (size - d) - base
+    w_m1 = f * (-0.5 + f * (1.0 - 0.5 * f))
+    w_0 = 1.0 + f * f * (-2.5 + 1.5 * f)
+    w_1 = f * (0.5 + f * (2.0 - 1.5 * f))
+    w_2 = f * f * (-0.5 + 0.5 * f)
+    fb_step = (params[3] - params[2]) / max(frames, 1)
+    mix_step = (params[5] - params[4]) / max(frames, 1)
+    g_lp, g_hp = params[6], params[7]
+    lp_on, hp_on = params[8] > 0.5, params[9] > 0.5
+    lag = int(d)
+    for c in range(channels):
+        fb = params[2]
+        mix = params[4]
+        lp = chan[c, 0]
+        hp = chan[c, 1]
+        pos = start
+        for i in range(frames):
+            fb += fb_step
+            mix += mix_step
+            if whole:
+                y = buf[c, (pos - lag) & mask]
+            else:
+                k = pos + base
+                y = (w_m1 * buf[c, (k - 1) & mask] + w_0 * buf[c, k & mask]
+                     + w_1 * buf[c, (k + 1) & mask] + w_2 * buf[c, (k + 2) & mask])
+            x = float(block[c, i])
+            v = x + fb * y
+            if lp_on:
+                lp += g_lp * (v - lp)
+                v = lp
+            if hp_on:
+                hp += g_hp * (v - hp)
+                v -= hp
+            buf[c, pos] = v if abs(v) > DENORMAL_FLOOR else 0.0
+            block[c, i] = (1.0 - mix) * x + mix * y
+            pos = (pos + 1) & mask
+        chan[c, 0] = lp if abs(lp) > DENORMAL_FLOOR else 0.0
+        chan[c, 1] = hp if abs(hp) > DENORMAL_FLOOR else 0.0
+    shared[0] = (start + frames) & mask
+
+
 @register
 class Delay(Effect):
     """Spotify's ``Delay`` (delay_seconds, feedback, mix) with a darkening
@@ -210,7 +266,10 @@ class Delay(Effect):
         slices of a stereo block, a second array layout for numba: compile (or
         load) that variant now, in ``prepare``, not in the audio thread at the
         first knob turn. ``prepare`` clears the state right after."""
-        self._process(np.zeros((self.channels, 4), dtype=np.float32)[:, :2])
+        scratch = np.zeros((self.channels, 4), dtype=np.float32)
+        for block in (scratch, scratch[:, :2]):
+            _delay_steady(block, self._buf, self._shared, self._chan, self._params)
+            _delay_kernel(block, self._buf, self._shared, self._chan, self._params, self._wet)
 
     def _reset(self) -> None:
         self._buf[:] = 0.0
@@ -238,7 +297,12 @@ class Delay(Effect):
         p[12] = 1.0 if self._values["ping_pong"] else 0.0
 
     def _process(self, block: np.ndarray) -> None:
-        _delay_kernel(block, self._buf, self._shared, self._chan, self._params, self._wet)
+        p = self._params
+        steady = self._shared[1] == p[0] and p[10] == 0.0
+        if steady and not (p[12] > 0.5 and block.shape[0] == 2):
+            _delay_steady(block, self._buf, self._shared, self._chan, p)
+        else:
+            _delay_kernel(block, self._buf, self._shared, self._chan, p, self._wet)
         self._params[2] = self._params[3]
         self._params[4] = self._params[5]
 
