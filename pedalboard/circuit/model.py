@@ -188,7 +188,8 @@ class CircuitModel:
         s.stats[:] = 0
         self._initial = s.copy()
 
-    def process_block(self, volts_in: np.ndarray, volts_out: np.ndarray) -> None:
+    def process_block(self, volts_in: np.ndarray, volts_out: np.ndarray,
+                      live_steps: int = -1) -> None:
         """Streaming: float64 in -> float64 out (delayed by :attr:`latency`).
         Allocates nothing; this is what the real-time effect calls."""
         A, B, b, C, D, E, e, F, G, HH, K = self._mats
@@ -198,15 +199,17 @@ class CircuitModel:
                     self._starts, self._rows, self._block_lo, self._block_hi, self._vt,
                     self._vcrit, self.rate2, s.x, s.v1, s.v2, s.hq, self._vec, self._jac,
                     self._J, r.up_taps, s.up_hist, r.down_taps, s.down_hist, s.positions,
-                    s.stats)
+                    s.stats, live_steps)
 
     def process_volts(self, volts: np.ndarray) -> np.ndarray:
         """Audio-rate volts at Vin -> volts at the output node, time-aligned
         (the resampler's delay is removed exactly), continuing the state.
 
-        The last ``latency`` output samples of a call need input that has not
-        arrived yet: they are computed as if silence (0 V) followed, and the
-        state is then rewound so the next call continues exactly."""
+        The last ``latency`` outputs of a call depend on input that has not
+        arrived: they are finished the way ``resample_poly`` finishes a clip
+        (the circuit hears the rest of the clip, then input and output end),
+        which is how the ngspice reference is made. The state is then rewound,
+        so the next call continues exactly where this clip's input ended."""
         volts = np.ascontiguousarray(volts, dtype=np.float64).ravel()
         n = volts.size
         m = self.resampler.latency
@@ -214,8 +217,7 @@ class CircuitModel:
         self.process_block(volts, out[:n])
         if m:
             saved = self._state.copy()
-            tail = np.zeros(m)
-            self.process_block(tail, out[n:])
+            self.process_block(np.zeros(m), out[n:], live_steps=m * self.oversample // 2)
             failures = self._state.stats[0]
             self._state.assign(saved)
             self._state.stats[0] = failures

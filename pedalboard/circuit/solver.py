@@ -180,11 +180,15 @@ def run_circuit(inp: np.ndarray, out: np.ndarray, A: np.ndarray, B: np.ndarray,
                 v2: np.ndarray, hq: np.ndarray, vec: np.ndarray, jac: np.ndarray,
                 J: np.ndarray, up_taps: np.ndarray, up_hist: np.ndarray,
                 down_taps: np.ndarray, down_hist: np.ndarray, positions: np.ndarray,
-                stats: np.ndarray) -> None:
+                stats: np.ndarray, live_steps: int) -> None:
     """Run ``inp`` (audio-rate volts at Vin) through the circuit into ``out``
     (audio-rate volts at the output node), oversampled ``up_taps.shape[0]``
     times. With oversampling the output is delayed by the resampler's
-    latency (see :mod:`pedalboard.circuit.oversampling`)."""
+    latency (see :mod:`pedalboard.circuit.oversampling`).
+
+    ``live_steps`` >= 0 ends the signal after that many oversampled steps:
+    from then on the decimator is fed 0 V, as ``resample_poly`` pads a clip
+    that ends (used to finish a clip exactly like the ngspice reference)."""
     factor = up_taps.shape[0]
     taps_up = up_taps.shape[1]
     taps_down = down_taps.shape[0]
@@ -202,6 +206,19 @@ def run_circuit(inp: np.ndarray, out: np.ndarray, A: np.ndarray, B: np.ndarray,
         up_hist[pos] = inp[n]
         up_hist[pos + taps_up] = inp[n]
         for phase in range(factor):
+            if live_steps >= 0:
+                if live_steps == 0:
+                    y = 0.0
+                    dpos = positions[1] - 1
+                    if dpos < 0:
+                        dpos = taps_down - 1
+                    positions[1] = dpos
+                    down_hist[dpos] = y
+                    down_hist[dpos + taps_down] = y
+                    if phase == 0:
+                        out[n] = _dot(down_taps, down_hist, dpos)
+                    continue
+                live_steps -= 1
             u = _dot(up_taps[phase], up_hist, pos)
             y = circuit_step(u, A, B, b, C, D, E, e, F, G, HH, K, codes, starts, rows,
                              block_lo, block_hi, vt, vcrit, rate2, x, v1, v2, hq, vec, jac, J,
