@@ -28,7 +28,12 @@ class App {
   wire() {
     const conn = this.conn;
     conn.addEventListener("unauthorized", () => this.showPairing());
-    conn.addEventListener("online", () => this.setLink(true));
+    conn.addEventListener("online", () => {
+      this.setLink(true);
+      // Wide screens show every panel at once: fill the lists now.
+      this.library.refresh();
+      if (matchMedia("(min-width: 1000px)").matches) this.setup.refresh();
+    });
     conn.addEventListener("offline", () => this.setLink(false));
     conn.addEventListener("state", (e) => this.setState(e.detail.state));
     conn.addEventListener("event", (e) => this.apply(e.detail));

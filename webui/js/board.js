@@ -150,9 +150,10 @@ export class Board {
       if (e.key === "ArrowUp" && position() > 0) { e.preventDefault(); move(position() - 1); }
       if (e.key === "ArrowDown" && position() < this.list.children.length - 1) { e.preventDefault(); move(position() + 1); }
     });
+    // Moves and the release are followed on the window: re-inserting the card
+    // in the list (the live preview) would drop a pointer capture.
     handle.addEventListener("pointerdown", (e) => {
       e.preventDefault();
-      handle.setPointerCapture(e.pointerId);
       const start = position();
       item.classList.add("dragging");
       const onMove = (ev) => {
@@ -166,14 +167,16 @@ export class Board {
         if (before !== item.nextSibling) this.list.insertBefore(item, before);
       };
       const onUp = () => {
-        handle.removeEventListener("pointermove", onMove);
+        window.removeEventListener("pointermove", onMove);
+        window.removeEventListener("pointerup", onUp);
+        window.removeEventListener("pointercancel", onUp);
         item.classList.remove("dragging");
         const end = position();
         if (end !== start) move(end);
       };
-      handle.addEventListener("pointermove", onMove);
-      handle.addEventListener("pointerup", onUp, { once: true });
-      handle.addEventListener("pointercancel", onUp, { once: true });
+      window.addEventListener("pointermove", onMove);
+      window.addEventListener("pointerup", onUp);
+      window.addEventListener("pointercancel", onUp);
     });
   }
 

@@ -1,0 +1,214 @@
+"""The phone editor in real Chromium against a real pedal and web service.
+
+What a player would check: pair with the code, turn a knob and the *engine*
+moves (checked over the local control socket, not in the page), step on a
+footswitch and the page follows, two phones agree, nothing logs an error.
+Screenshots go to docs/img/ for docs/server.md.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from playwright.sync_api import Page, sync_playwright
+from server_support import REPO, PedalProcess, ServerProcess, launch_chromium, slot_of
+
+IMG = REPO / "docs" / "img"
+PHONE = {"viewport": {"width": 390, "height": 844}, "device_scale_factor": 2, "is_mobile": True,
+         "has_touch": True}
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    with sync_playwright() as playwright:
+        chromium = launch_chromium(playwright)
+        yield chromium
+        chromium.close()
+
+
+class Watch:
+    """Console errors and uncaught exceptions of one page."""
+
+    def __init__(self, page: Page) -> None:
+        self.errors: list[str] = []
+        page.on("console", lambda m: self.errors.append(m.text) if m.type == "error" else None)
+        page.on("pageerror", lambda e: self.errors.append(str(e)))
+
+
+def pair(page: Page, server: ServerProcess, code: str) -> None:
+    page.goto(f"{server.base_url}/")
+    page.wait_for_selector("#pair-code", state="visible")
+    page.fill("#pair-code", code)
+    page.click("#pairing button[type=submit]")
+    page.wait_for_selector(".pedal[data-slot=reverb]")
+    page.wait_for_selector("#link:text('connected')")
+
+
+def open_card(page: Page, slot: str) -> None:
+    name = page.locator(f".pedal[data-slot={slot}] .pedal-name")
+    if name.get_attribute("aria-expanded") != "true":
+        name.click()
+
+
+def test_phone_pairs_turns_a_knob_and_follows_the_footswitch(
+        browser: Any, server: ServerProcess, pedal: PedalProcess) -> None:
+    IMG.mkdir(parents=True, exist_ok=True)
+    context = browser.new_context(**PHONE)
+    page = context.new_page()
+    watch = Watch(page)
+    page.goto(f"{server.base_url}/")
+    page.wait_for_selector("#pair-code", state="visible")
+    page.fill("#pair-code", "000000" if pedal.pair_code() != "000000" else "111111")
+    page.click("#pairing button[type=submit]")
+    page.wait_for_selector("#pair-error:text('wrong pairing code')")
+    watch.errors.clear()  # the refused attempt is a 401 the browser logs itself
+    page.fill("#pair-code", "")
+    page.screenshot(path=str(IMG / "ui-pairing.png"))
+    pair(page, server, pedal.pair_code())
+
+    # Turn the reverb's room size knob: drag the slider to ~80 % of its travel.
+    client = pedal.client()
+    before = slot_of(client.state(), "reverb")["params"]["room_size"]
+    open_card(page, "reverb")
+    slider = page.locator(".pedal[data-slot=reverb] input.slider[data-param=room_size]")
+    box = slider.bounding_box()
+    assert box is not None
+    y = box["y"] + box["height"] / 2
+    page.mouse.move(box["x"] + box["width"] * (before * 0.96 + 0.02), y)
+    page.mouse.down()
+    page.mouse.move(box["x"] + box["width"] * 0.5, y, steps=5)
+    page.mouse.move(box["x"] + box["width"] * 0.8, y, steps=5)
+    page.mouse.up()
+    shown = page.locator(".pedal[data-slot=reverb] .param:has(input[data-param=room_size]) output")
+    deadline = time.monotonic() + 10
+    engine_value = before
+    while time.monotonic() < deadline:
+        engine_value = slot_of(client.state(), "reverb")["params"]["room_size"]
+        if abs(engine_value - 0.8) < 0.05 and shown.text_content() == f"{engine_value:.2f}":
+            break
+        time.sleep(0.05)
+    assert engine_value == pytest.approx(0.8, abs=0.05), "the engine's parameter did not move"
+    assert shown.text_content() == f"{engine_value:.2f}"
+
+    # Fine adjustment: one tap on "+" moves the engine by one small step.
+    page.locator(".pedal[data-slot=reverb] .param:has(input[data-param=room_size]) .step").nth(1).tap()
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        stepped = slot_of(client.state(), "reverb")["params"]["room_size"]
+        if stepped != engine_value:
+            break
+        time.sleep(0.05)
+    assert 0 < stepped - engine_value < 0.02
+    page.screenshot(path=str(IMG / "ui-board.png"))
+
+    # A footswitch press (through the controller, as the hardware would) shows on the page.
+    stomp = page.locator(".stomp[data-slot=reverb]")
+    was_on = stomp.get_attribute("aria-pressed") == "true"
+    page.evaluate("""() => {
+        const stomp = document.querySelector('.stomp[data-slot=reverb]');
+        window.__changedAt = null;
+        new MutationObserver(() => {
+            if (window.__changedAt === null) window.__changedAt = performance.timeOrigin + performance.now();
+        }).observe(stomp, {attributes: true, attributeFilter: ['aria-pressed']});
+    }""")
+    sent_at_ms = time.time() * 1000.0
+    assert client.request("press", switch="fs1")["type"] == "ack"
+    page.wait_for_function("() => window.__changedAt !== null", timeout=10000)
+    latency_ms = page.evaluate("() => window.__changedAt") - sent_at_ms
+    print(f"footswitch press -> page changed in {latency_ms:.1f} ms")
+    assert (stomp.get_attribute("aria-pressed") == "true") is (not was_on)
+    assert slot_of(client.state(), "reverb")["bypass"] is was_on
+    client.close()
+    assert watch.errors == []
+    context.close()
+
+
+def test_two_phones_stay_in_sync_and_reorder_by_drag(
+        browser: Any, server: ServerProcess, pedal: PedalProcess) -> None:
+    phones = []
+    for _ in range(2):
+        context = browser.new_context(**PHONE)
+        page = context.new_page()
+        phones.append((context, page, Watch(page)))
+        pair(page, server, pedal.pair_code())
+    (_, first, _), (_, second, _) = phones
+
+    open_card(second, "compressor")
+    first.locator(".stomp[data-slot=chorus]").tap()
+    client = pedal.client()
+    chorus_bypass = None
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        chorus_bypass = slot_of(client.state(), "chorus")["bypass"]
+        expected = "false" if chorus_bypass else "true"
+        if second.locator(".stomp[data-slot=chorus]").get_attribute("aria-pressed") == expected:
+            break
+        time.sleep(0.05)
+    expected = "false" if chorus_bypass else "true"
+    assert second.locator(".stomp[data-slot=chorus]").get_attribute("aria-pressed") == expected
+
+    # A change from the second phone shows on the first (the value and its unit).
+    second.locator(".param:has(input[data-param=threshold_db]) .step").first.tap()
+    value = second.locator(".param:has(input[data-param=threshold_db]) output")
+    open_card(first, "compressor")
+    first.wait_for_function(
+        """(expected) => document.querySelector(
+            '.pedal[data-slot=compressor] .param:has(input[data-param=threshold_db]) output')
+            .textContent === expected""", arg=value.text_content(), timeout=10000)
+    assert value.text_content().endswith(" dB")
+
+    # Drag the last effect's handle to the top: the engine's chain is reordered.
+    first.locator(".pedal[data-slot=compressor] .pedal-name").click()  # fold: all cards in view
+    first.evaluate("() => window.scrollTo(0, 0)")
+    order = [n["id"] for n in client.state()["chain"]]
+    last = order[-1]
+    handle = first.locator(f".pedal[data-slot={last}] .handle")
+    top = first.locator(".pedal").first.bounding_box()
+    start = handle.bounding_box()
+    assert top is not None and start is not None
+    first.mouse.move(start["x"] + start["width"] / 2, start["y"] + start["height"] / 2)
+    first.mouse.down()
+    first.mouse.move(start["x"] + start["width"] / 2, top["y"] + 8, steps=12)
+    first.mouse.up()
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and client.state()["chain"][0]["id"] != last:
+        time.sleep(0.05)
+    assert client.state()["chain"][0]["id"] == last
+    second.wait_for_function(
+        f"() => document.querySelector('.pedal').dataset.slot === '{last}'", timeout=10000)
+    client.close()
+    for context, _, watch in phones:
+        assert watch.errors == []
+        context.close()
+
+
+def test_screens_at_phone_tablet_and_desktop(browser: Any, server: ServerProcess,
+                                             pedal: PedalProcess) -> None:
+    context = browser.new_context(**PHONE)
+    page = context.new_page()
+    watch = Watch(page)
+    pair(page, server, pedal.pair_code())
+    for panel, name in (("panel-presets", "presets"), ("panel-tuner", "tuner"),
+                        ("panel-setup", "setup")):
+        page.click(f".tabs button[data-panel={panel}]")
+        page.wait_for_selector(f"#{panel}", state="visible")
+        if panel == "panel-setup":
+            page.wait_for_selector("#footswitches li:has-text('toggle:reverb')")
+        if panel == "panel-presets":
+            page.wait_for_selector("#library-list li")
+        page.screenshot(path=str(IMG / f"ui-{name}.png"))
+    storage = context.storage_state()
+    context.close()
+    for size, name in (((820, 1180), "tablet"), ((1366, 900), "desktop")):
+        wide = browser.new_context(viewport={"width": size[0], "height": size[1]},
+                                   storage_state=storage)
+        page = wide.new_page()
+        Watch(page)
+        page.goto(f"{server.base_url}/")
+        page.wait_for_selector(".pedal[data-slot=reverb]")
+        page.screenshot(path=str(IMG / f"ui-{name}.png"))
+        wide.close()
+    assert watch.errors == []
