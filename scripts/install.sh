@@ -10,6 +10,7 @@ APT_PACKAGES=(
   ngspice libngspice0 libngspice0-dev
   chromium icecast2
   fluidsynth timgm6mb-soundfont
+  systemd  # systemd-analyze verifies deploy/pedal.service (tests/engine/test_deploy.py)
 )
 
 missing=()
