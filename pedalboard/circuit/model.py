@@ -93,7 +93,7 @@ class CircuitModel:
         taps_down = self.resampler.down_taps.shape[0]
         self._state = _State(np.zeros(nx), np.zeros(k), np.zeros(k), np.zeros(k),
                              np.zeros(2 * taps_up), np.zeros(2 * taps_down),
-                             np.zeros(2, dtype=np.int64), np.zeros(2, dtype=np.int64))
+                             np.zeros(3, dtype=np.int64), np.zeros(2, dtype=np.int64))
         self._initial: _State | None = None
         self.operating_point: dict[str, float] = {}
         self.reset()
@@ -185,6 +185,7 @@ class CircuitModel:
         # The decimator's history holds the resting output, so no step at start.
         s.down_hist[:] = op.node_volts[self.output_node]
         s.positions[:] = 0
+        s.positions[2] = self.resampler.latency * self.oversample // 2
         s.stats[:] = 0
         self._initial = s.copy()
 

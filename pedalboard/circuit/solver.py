@@ -188,7 +188,10 @@ def run_circuit(inp: np.ndarray, out: np.ndarray, A: np.ndarray, B: np.ndarray,
 
     ``live_steps`` >= 0 ends the signal after that many oversampled steps:
     from then on the decimator is fed 0 V, as ``resample_poly`` pads a clip
-    that ends (used to finish a clip exactly like the ngspice reference)."""
+    that ends (used to finish a clip exactly like the ngspice reference).
+    ``positions`` = (interpolator write index, decimator write index, steps
+    still to hold the input at 0 V): after a reset the circuit rests until
+    the first sample's time, as a SPICE transient that starts at t = 0."""
     factor = up_taps.shape[0]
     taps_up = up_taps.shape[1]
     taps_down = down_taps.shape[0]
@@ -220,6 +223,9 @@ def run_circuit(inp: np.ndarray, out: np.ndarray, A: np.ndarray, B: np.ndarray,
                     continue
                 live_steps -= 1
             u = _dot(up_taps[phase], up_hist, pos)
+            if positions[2] > 0:  # the interpolator's pre-ringing before the first sample
+                positions[2] -= 1
+                u = 0.0
             y = circuit_step(u, A, B, b, C, D, E, e, F, G, HH, K, codes, starts, rows,
                              block_lo, block_hi, vt, vcrit, rate2, x, v1, v2, hq, vec, jac, J,
                              stats)
