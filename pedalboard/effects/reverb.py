@@ -71,6 +71,48 @@ def rt60_estimate(room_size: float) -> float:
 
 
 @jit
+def _comb_quad(line, base, length, position, stores, inp, out, frames: int, feedback: float,
+               damp: float) -> None:
+    """Four lowpass-feedback combs side by side over the block, adding into
+    ``out``. Each comb's damping filter is a recursion one sample long; four
+    independent ones in one loop keep the CPU busy while each waits on itself."""
+    undamp = 1.0 - damp
+    b0, b1, b2, b3 = base[0], base[1], base[2], base[3]
+    n0, n1, n2, n3 = length[0], length[1], length[2], length[3]
+    p0, p1, p2, p3 = position[0], position[1], position[2], position[3]
+    s0, s1, s2, s3 = stores[0], stores[1], stores[2], stores[3]
+    for i in range(frames):
+        x = inp[i]
+        y0 = line[b0 + p0]
+        y1 = line[b1 + p1]
+        y2 = line[b2 + p2]
+        y3 = line[b3 + p3]
+        s0 = y0 * undamp + s0 * damp
+        s1 = y1 * undamp + s1 * damp
+        s2 = y2 * undamp + s2 * damp
+        s3 = y3 * undamp + s3 * damp
+        line[b0 + p0] = _flushed(x + s0 * feedback)
+        line[b1 + p1] = _flushed(x + s1 * feedback)
+        line[b2 + p2] = _flushed(x + s2 * feedback)
+        line[b3 + p3] = _flushed(x + s3 * feedback)
+        out[i] += (y0 + y1) + (y2 + y3)
+        p0 = p0 + 1 if p0 + 1 < n0 else 0
+        p1 = p1 + 1 if p1 + 1 < n1 else 0
+        p2 = p2 + 1 if p2 + 1 < n2 else 0
+        p3 = p3 + 1 if p3 + 1 < n3 else 0
+    position[0], position[1], position[2], position[3] = p0, p1, p2, p3
+    stores[0] = _flushed(s0)
+    stores[1] = _flushed(s1)
+    stores[2] = _flushed(s2)
+    stores[3] = _flushed(s3)
+
+
+@jit
+def _flushed(v: float) -> float:
+    return v if abs(v) > DENORMAL_FLOOR else 0.0
+
+
+@jit
 def _reverb_kernel(block, combs, comb_len, comb_off, comb_pos, comb_store, aps, ap_len,
                    ap_off, ap_pos, params, inp, acc) -> None:
     """Freeverb over ``block`` in place, line by line over the whole block
@@ -81,7 +123,6 @@ def _reverb_kernel(block, combs, comb_len, comb_off, comb_pos, comb_store, aps, 
     """
     channels, frames = block.shape
     gain, feedback, damp = params[0], params[1], params[2]
-    undamp = 1.0 - damp
     stereo = channels == 2
     for c in range(channels):
         for i in range(frames):
@@ -90,23 +131,10 @@ def _reverb_kernel(block, combs, comb_len, comb_off, comb_pos, comb_store, aps, 
         out = acc[c]
         for i in range(frames):
             out[i] = 0.0
-        for k in range(comb_len.shape[1]):
-            length = comb_len[c, k]
-            base = comb_off[k]
-            pos = comb_pos[c, k]
-            store = comb_store[c, k]
-            line = combs[c]
-            for i in range(frames):
-                y = line[base + pos]
-                store = y * undamp + store * damp
-                v = inp[i] + store * feedback
-                line[base + pos] = v if abs(v) > DENORMAL_FLOOR else 0.0
-                pos += 1
-                if pos >= length:
-                    pos = 0
-                out[i] += y
-            comb_pos[c, k] = pos
-            comb_store[c, k] = store if abs(store) > DENORMAL_FLOOR else 0.0
+        for k in range(0, comb_len.shape[1], 4):
+            _comb_quad(combs[c], comb_off[k : k + 4], comb_len[c, k : k + 4],
+                       comb_pos[c, k : k + 4], comb_store[c, k : k + 4], inp, out, frames,
+                       feedback, damp)
         for k in range(ap_len.shape[1]):
             length = ap_len[c, k]
             base = ap_off[k]
