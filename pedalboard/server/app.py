@@ -54,6 +54,9 @@ class Settings:
     cors_origins: list[str] = field(default_factory=list)
     webui_dir: Path | None = None
     pair_attempts_per_minute: int = 5
+    #: More routes, included as they are (e.g. the public listener routes
+    #: ``/stream.ogg`` and ``/listen/``), before the web UI's catch-all mount.
+    extra_routers: list[Any] = field(default_factory=list)
 
     @property
     def socket_path(self) -> Path:
@@ -244,6 +247,8 @@ def create_app(settings: Settings) -> FastAPI:
     _install_error_handlers(app)
     app.include_router(routes.router)
     app.include_router(ws.router)
+    for extra in settings.extra_routers:
+        app.include_router(extra)
     ws.install(context)
     _install_docs(app)
 

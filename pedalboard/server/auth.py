@@ -192,10 +192,10 @@ def print_pairing(url: str, code: str, stream: TextIO | None = None) -> None:
 
     out = stream or sys.stdout
     qr = segno.make(url, error="m")
-    compact = out.isatty() if hasattr(out, "isatty") else False
-    # A dumb terminal still gets the URL and the code below.
+    # Half-block characters: half the height of ANSI squares, and readable in a
+    # log file too. A terminal that cannot show them still gets the URL and code.
     with contextlib.suppress(UnicodeEncodeError, OSError):
-        qr.terminal(out=out, compact=compact, border=2)
+        qr.terminal(out=out, compact=True, border=2)
     print(f"Edit presets from your phone: {url}", file=out)
     print(f"Pairing code: {code}", file=out)
     out.flush()
