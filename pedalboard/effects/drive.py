@@ -130,6 +130,8 @@ def halfband_response(coefs: np.ndarray, frequency: np.ndarray) -> np.ndarray:
 
 #: Stage 1 (base rate -> 2x) is steep; the later stages only guard 0..0.42 fs.
 _STAGE_DESIGNS = ((8, 0.0417), (6, 0.11), (4, 0.19))
+# The kernel runs both paths side by side: an even count, at most 8.
+assert all(n % 2 == 0 and n <= _MAX_COEFS for n, _ in _STAGE_DESIGNS)
 _STAGE_COEFS = np.zeros((_MAX_STAGES, _MAX_COEFS))
 _STAGE_COUNTS = np.zeros(_MAX_STAGES, dtype=np.int64)
 for _s, (_n, _tbw) in enumerate(_STAGE_DESIGNS):
@@ -139,19 +141,66 @@ for _s, (_n, _tbw) in enumerate(_STAGE_DESIGNS):
 
 # ----------------------------------------------------------------- kernels
 @jit
-def _allpass_run(data, m: int, coef: float, state, k: int) -> None:
-    """One first-order allpass ``(c + z^-1) / (1 + c z^-1)`` over ``data[:m]``
-    in place; ``state[0, k]``, ``state[1, k]`` hold its last input and output.
-    Section by section over a buffer keeps the recursion in registers."""
-    x1 = state[0, k]
-    y1 = state[1, k]
+def _chain_step(x: float, c: float, x1: float, y1: float) -> float:
+    """One first-order allpass ``(c + z^-1) / (1 + c z^-1)``: the new output."""
+    return (x - y1) * c + x1
+
+
+@jit
+def _halfband_paths(path0, path1, m: int, coefs, count: int, state) -> None:
+    """Run both allpass paths of a half-band stage over ``path0[:m]`` and
+    ``path1[:m]`` in place (path 0 takes the even coefficients, path 1 the odd
+    ones; up to 8). All sections run in one loop with their memories in
+    registers: each waits only on itself one sample back, so the CPU
+    overlaps the eight recursions instead of running them one after another.
+    ``state[0, k]``, ``state[1, k]``: last input and output of section k."""
+    sections = count // 2  # per path (count is even: 8, 6 or 4)
+    c0, c1, c2, c3 = coefs[0], coefs[2], coefs[4], coefs[6]
+    d0, d1, d2, d3 = coefs[1], coefs[3], coefs[5], coefs[7]
+    ax0, ax1, ax2, ax3 = state[0, 0], state[0, 2], state[0, 4], state[0, 6]
+    ay0, ay1, ay2, ay3 = state[1, 0], state[1, 2], state[1, 4], state[1, 6]
+    bx0, bx1, bx2, bx3 = state[0, 1], state[0, 3], state[0, 5], state[0, 7]
+    by0, by1, by2, by3 = state[1, 1], state[1, 3], state[1, 5], state[1, 7]
     for j in range(m):
-        x = data[j]
-        y1 = (x - y1) * coef + x1
-        x1 = x
-        data[j] = y1
-    state[0, k] = x1 if abs(x1) > DENORMAL_FLOOR else 0.0
-    state[1, k] = y1 if abs(y1) > DENORMAL_FLOOR else 0.0
+        u = path0[j]
+        w = path1[j]
+        ay0 = _chain_step(u, c0, ax0, ay0)
+        ax0 = u
+        by0 = _chain_step(w, d0, bx0, by0)
+        bx0 = w
+        ay1 = _chain_step(ay0, c1, ax1, ay1)
+        ax1 = ay0
+        by1 = _chain_step(by0, d1, bx1, by1)
+        bx1 = by0
+        u = ay1
+        w = by1
+        if sections > 2:
+            ay2 = _chain_step(u, c2, ax2, ay2)
+            ax2 = u
+            by2 = _chain_step(w, d2, bx2, by2)
+            bx2 = w
+            u = ay2
+            w = by2
+        if sections > 3:
+            ay3 = _chain_step(u, c3, ax3, ay3)
+            ax3 = u
+            by3 = _chain_step(w, d3, bx3, by3)
+            bx3 = w
+            u = ay3
+            w = by3
+        path0[j] = u
+        path1[j] = w
+    memory = (ax0, ay0, bx0, by0, ax1, ay1, bx1, by1, ax2, ay2, bx2, by2, ax3, ay3, bx3, by3)
+    for s in range(sections):
+        state[0, 2 * s] = _flushed(memory[4 * s])
+        state[1, 2 * s] = _flushed(memory[4 * s + 1])
+        state[0, 2 * s + 1] = _flushed(memory[4 * s + 2])
+        state[1, 2 * s + 1] = _flushed(memory[4 * s + 3])
+
+
+@jit
+def _flushed(v: float) -> float:
+    return v if abs(v) > DENORMAL_FLOOR else 0.0
 
 
 @jit
@@ -161,8 +210,7 @@ def _upsample(buf, m: int, coefs, count: int, state, path0, path1) -> None:
     for j in range(m):
         path0[j] = buf[j]
         path1[j] = buf[j]
-    for k in range(count):
-        _allpass_run(path0 if k % 2 == 0 else path1, m, coefs[k], state, k)
+    _halfband_paths(path0, path1, m, coefs, count, state)
     for j in range(m):
         buf[2 * j] = path0[j]
         buf[2 * j + 1] = path1[j]
@@ -174,8 +222,7 @@ def _downsample(buf, m: int, coefs, count: int, state, path0, path1) -> None:
     for j in range(m):
         path0[j] = buf[2 * j + 1]
         path1[j] = buf[2 * j]
-    for k in range(count):
-        _allpass_run(path0 if k % 2 == 0 else path1, m, coefs[k], state, k)
+    _halfband_paths(path0, path1, m, coefs, count, state)
     for j in range(m):
         buf[j] = 0.5 * (path0[j] + path1[j])
 
