@@ -1,14 +1,19 @@
 """The effect registry: presets, the CLI and the API find effects by name.
 
-Every module in ``pedalboard.effects`` is imported on first use, and each
-effect class registers itself with ``@register``; adding an effect touches
-only its own file.
+Each effect class registers itself with ``@register``; adding an effect
+touches only its own file. Modules load on demand: a quick look at the
+sources (``name = "..."`` lines) says which module holds which effect, so
+rendering a preset imports only the effects it uses (the circuit compiler
+and its scipy imports cost half a second that a delay never needs).
+Listing every effect imports them all.
 """
 
 from __future__ import annotations
 
 import importlib
 import pkgutil
+import re
+from pathlib import Path
 from collections.abc import Mapping
 from typing import Any, TypeVar
 
@@ -42,6 +47,29 @@ def _load_builtins() -> None:
     _LOADED = True
 
 
+_NAME_LINE = re.compile(r'^    name(?:: ClassVar\[str\])? = "([a-z0-9_]+)"', re.MULTILINE)
+_INDEX: dict[str, str] | None = None
+
+
+def _module_index() -> dict[str, str]:
+    """Effect name -> module name, from the module sources (no imports)."""
+    global _INDEX
+    if _INDEX is None:
+        import pedalboard.effects as package
+
+        _INDEX = {}
+        for info in pkgutil.iter_modules(package.__path__):
+            if info.name in _NOT_EFFECT_MODULES or info.name.startswith("_"):
+                continue
+            try:
+                text = Path(package.__path__[0], f"{info.name}.py").read_text(encoding="utf-8")
+            except OSError:
+                continue
+            for name in _NAME_LINE.findall(text):
+                _INDEX.setdefault(name, info.name)
+    return _INDEX
+
+
 def effect_names() -> list[str]:
     """Names of every registered effect, sorted."""
     _load_builtins()
@@ -49,7 +77,12 @@ def effect_names() -> list[str]:
 
 
 def effect_class(name: str) -> type[Effect]:
-    _load_builtins()
+    if name not in _REGISTRY:
+        module = _module_index().get(name)
+        if module is not None:
+            importlib.import_module(f"pedalboard.effects.{module}")
+        if name not in _REGISTRY:
+            _load_builtins()
     try:
         return _REGISTRY[name]
     except KeyError:
