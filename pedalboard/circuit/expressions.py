@@ -66,7 +66,7 @@ def parse_number(text: str) -> float:
     (``4.7uF``); letters that are no suffix at all are ignored too (``5V``)."""
     text = text.strip()
     sign = 1.0
-    if text[:1] in "+-":
+    if text and text[0] in "+-":
         sign = -1.0 if text[0] == "-" else 1.0
         text = text[1:]
     match = _NUMBER.fullmatch(text)

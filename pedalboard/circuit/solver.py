@@ -196,8 +196,11 @@ def run_circuit(inp: np.ndarray, out: np.ndarray, A: np.ndarray, B: np.ndarray,
     taps_up = up_taps.shape[1]
     taps_down = down_taps.shape[0]
     for n in range(inp.shape[0]):
+        sample = inp[n]
+        if not (abs(sample) < 1e9):  # NaN, inf or absurd: treat as silence
+            sample = 0.0
         if factor == 1:
-            y = circuit_step(inp[n], A, B, b, C, D, E, e, F, G, HH, K, codes, starts, rows,
+            y = circuit_step(sample, A, B, b, C, D, E, e, F, G, HH, K, codes, starts, rows,
                              block_lo, block_hi, vt, vcrit, rate2, x, v1, v2, hq, vec, jac, J,
                              stats)
             out[n] = y if math.isfinite(y) else 0.0
@@ -206,8 +209,8 @@ def run_circuit(inp: np.ndarray, out: np.ndarray, A: np.ndarray, B: np.ndarray,
         if pos < 0:
             pos = taps_up - 1
         positions[0] = pos
-        up_hist[pos] = inp[n]
-        up_hist[pos + taps_up] = inp[n]
+        up_hist[pos] = sample
+        up_hist[pos + taps_up] = sample
         for phase in range(factor):
             if live_steps >= 0:
                 if live_steps == 0:
