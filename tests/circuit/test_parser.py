@@ -260,7 +260,7 @@ def test_library_netlists_parse() -> None:
 def test_resolve_unknown_name_lists_available() -> None:
     from pedalboard.circuit.library import resolve_netlist
 
-    with pytest.raises(NetlistError, match="available: .*fuzz_face_si"):
+    with pytest.raises(NetlistError, match=r"available: .*fuzz_face_si"):
         resolve_netlist("no_such_pedal")
 
 
