@@ -266,9 +266,10 @@ def _cabinet_kernel(block, head, hist, line, seg, tail, phase, fdl_re, fdl_im, s
                     out, gains) -> None:
     """Convolve every channel of ``block`` in place.
 
-    ``head``: the first B taps, reversed. ``hist[c]``: the last B-1 inputs; ``seg[c]``: the previous
-    and the filling input partition; ``tail[c]``: the tail output of the
-    current partition; ``phase[0]``: position inside the partition.
+    ``head``: the first B taps, reversed. ``hist[c]``: the last B-1 inputs;
+    ``seg[c]``: the previous and the filling input partition; ``tail[c]``:
+    the tail output of the current partition; ``phase[0]``: position inside
+    the partition.
     ``gains``: wet start/end, dry start/end (level folded in).
     """
     channels, frames = block.shape
