@@ -18,7 +18,14 @@ blocks, which normally delays the output by a block. This effect has both:
 Every step runs per sample or at fixed partition boundaries of the input
 stream, never at the caller's block boundaries, so blocks of 1 frame and of
 4096 give the same output. The FFT is a compiled radix-2 real FFT working in
-preallocated arrays; nothing is allocated while audio runs.
+preallocated arrays; nothing is allocated while audio runs. The FFT work of
+a partition lands in whichever block completes it (every 256 samples, a few
+microseconds for the bundled IRs), so live blocks of 64 frames cost
+unevenly: one in four does the FFTs.
+
+Changing ``ir`` or ``impulse_response_filename`` reads the file and rebuilds
+the partitions inside ``set_param``: that belongs to a preset change made
+off the audio thread, not to a knob turn.
 
 The IR comes from ``ir`` (a bundled cabinet made by ``scripts/make_irs.py``)
 or, when ``impulse_response_filename`` is set, from that WAV/FLAC file (mixed
