@@ -314,8 +314,9 @@ async def list_presets(ctx: Ctx) -> Any:
 
 @api.get("/presets/{preset_id}", tags=["library"])
 async def get_preset(preset_id: Id, ctx: Ctx) -> Any:
-    """One preset as JSON (also its export format)."""
-    return (await ctx.call("get_preset", {"id": preset_id}))["result"]
+    """One preset as JSON: its export format, importable with ``POST /presets``."""
+    result = (await ctx.call("get_preset", {"id": preset_id}))["result"]
+    return result.get("preset", result)
 
 
 async def _save_preset(preset: Preset, ctx: ServerContext) -> Any:
@@ -480,7 +481,7 @@ def build_effect_catalogue() -> list[dict[str, Any]]:
 
 def build_circuit_catalogue() -> list[dict[str, Any]]:
     try:
-        from pedalboard.circuit.library import list_netlists
+        from pedalboard.circuit.library import list_netlists, resolve_netlist
     except ImportError:
         return []
     from pedalboard.effects.registry import create_effect
@@ -489,12 +490,25 @@ def build_circuit_catalogue() -> list[dict[str, Any]]:
     for name in list_netlists():
         try:
             described = create_effect("circuit", {"netlist": name}).describe()
-            catalogue.append({"netlist": name, "label": name.replace("_", " ").title(),
+            label, description = _netlist_title(resolve_netlist(name), name)
+            catalogue.append({"netlist": name, "label": label, "description": description,
                               "params": described["params"]})
         except Exception as error:  # one broken netlist must not hide the others
             catalogue.append({"netlist": name, "label": name, "params": [],
                               "error": str(error).splitlines()[0] if str(error) else repr(error)})
     return catalogue
+
+
+def _netlist_title(path: Any, name: str) -> tuple[str, str]:
+    """A SPICE netlist's first line is its title: "Ibanez TS808 Tube Screamer:
+    buffer, clipping stage, ..." gives the label and the description."""
+    try:
+        with open(path, encoding="utf-8") as handle:
+            title = handle.readline().strip()
+    except OSError:
+        title = ""
+    label, _, description = title.partition(":")
+    return (label.strip()[:64] or name.replace("_", " ").title()), description.strip()
 
 
 router.include_router(public)

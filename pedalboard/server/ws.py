@@ -201,11 +201,8 @@ async def _receive(context: ServerContext, client: Client) -> None:
             return
         text = message.get("text")
         if text is None:
-            data = message.get("bytes") or b""
-            await client.send(_error(None, "bad_request", "binary messages are not accepted; "
-                                     "send JSON text"))
-            if len(data) > MAX_MESSAGE_BYTES:
-                continue
+            await client.send(_error(None, "bad_request", "message: binary messages are not "
+                                     "accepted; send JSON text"))
             continue
         if context.tokens.is_revoked(client.token):
             await client.close(CLOSE_UNAUTHORIZED, "token revoked")
