@@ -101,6 +101,12 @@ def _delay_kernel(block, buf, shared, chan, params, wet) -> None:
     lp_on, hp_on = params[8] > 0.5, params[9] > 0.5
     depth, rate = params[10], params[11]
     ping_pong = params[12] > 0.5 and channels == 2
+    # The LFO as a rotating phasor (sin, cos of 2 pi phase): two multiplies a
+    # sample instead of a sine; re-anchored on ``phase`` every block.
+    lfo_sin = math.sin(2.0 * math.pi * phase)
+    lfo_cos = math.cos(2.0 * math.pi * phase)
+    turn_cos = math.cos(2.0 * math.pi * rate)
+    turn_sin = math.sin(2.0 * math.pi * rate)
     for i in range(frames):
         fb += fb_step
         mix += mix_step
@@ -113,8 +119,17 @@ def _delay_kernel(block, buf, shared, chan, params, wet) -> None:
             d += GLIDE_MIN_STEP if gap > 0 else -GLIDE_MIN_STEP
         for c in range(channels):
             dm = d
-            if depth > 0.0:
-                dm += depth * (1.0 + math.sin(2.0 * math.pi * (phase + 0.25 * c)))
+            if depth > 0.0:  # channel c runs c quarter turns later
+                quadrant = c % 4
+                if quadrant == 0:
+                    wave = lfo_sin
+                elif quadrant == 1:
+                    wave = lfo_cos
+                elif quadrant == 2:
+                    wave = -lfo_sin
+                else:
+                    wave = -lfo_cos
+                dm += depth * (1.0 + wave)
             dm = max(dm, 3.0)
             wet[c] = _hermite(buf, c, mask, pos + size - dm)
         for c in range(channels):
@@ -139,6 +154,8 @@ def _delay_kernel(block, buf, shared, chan, params, wet) -> None:
             phase += rate
             if phase >= 1.0:
                 phase -= 1.0
+            lfo_sin, lfo_cos = (lfo_sin * turn_cos + lfo_cos * turn_sin,
+                                lfo_cos * turn_cos - lfo_sin * turn_sin)
     shared[0] = pos
     shared[1] = d
     shared[2] = phase
