@@ -54,6 +54,7 @@ class Backend:
         self.channels_out = int(channels_out)
         self.lost = False  # set (from any thread) when the device or server went away
         self.lost_reason = ""
+        self.realtime = False  # whether the audio thread runs SCHED_FIFO
         self.on_xrun: Callable[[], None] = lambda: None
 
     @property
@@ -203,6 +204,7 @@ class JackBackend(Backend):
         self.lost_reason = ""
         client.activate()
         self.client = client
+        self.realtime = bool(client.realtime)
         self._connect(inport, outports)
         self.housekeeping()
 
@@ -421,7 +423,6 @@ class VirtualBackend(Backend):
         self.position = 0
         self.clock = clock
         self.sink = _Sink()
-        self.realtime = False  # whether SCHED_FIFO was granted
         self._process: ProcessFn | None = None
         self._input: np.ndarray | None = None
         self._output: np.ndarray | None = None

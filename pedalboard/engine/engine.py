@@ -281,9 +281,16 @@ class Engine:
                 self._audio_up = False
                 self._drain(None)  # commands queued meanwhile
             raise
-        period = self._backend.block_size
-        self.meters.configure(self.sample_rate, period)
+        self._follow_period()
         self.meters.reset_loads()
+
+    def _follow_period(self) -> None:
+        """Match the callback's buffer views and meters to the backend's period
+        (JACK decides it; it may differ from ``block_size`` or change live)."""
+        period = self._backend.block_size
+        if self._views[0].shape[1] != period and 0 < period <= ENGINE_MAX_BLOCK:
+            self._views = self._make_views(period)  # one reference store: atomic for the callback
+            self.meters.configure(self.sample_rate, period)
 
     def _report_lost(self, message: str) -> None:
         if not self._reported_lost:
@@ -326,6 +333,7 @@ class Engine:
             if self._audio_up and (now >= next_chore or backend.graph_changed):
                 next_chore = now + 1.0
                 backend.housekeeping()
+                self._follow_period()
 
     def _empty_trash(self) -> None:
         while True:
@@ -577,6 +585,7 @@ class Engine:
             "applied": self._applied,
             "output_ring": self.output_ring.name if self.output_ring is not None else None,
             "channels": self.channels,
+            "realtime": backend.realtime,
         }
 
     def input_snapshot(self, frames: int) -> np.ndarray:

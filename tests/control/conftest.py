@@ -19,11 +19,8 @@ def data_dir() -> Iterator[Path]:
 
 @pytest.fixture
 def pedal(data_dir: Path) -> Iterator[Pedal]:
-    pedal = Pedal(data_dir)
-    reply = pedal.controller.call("save_preset", "ctl", preset=TEST_PRESET)
-    assert reply["type"] == "ack", reply
-    assert pedal.controller.call("save_preset", "ctl", preset=SECOND_PRESET)["type"] == "ack"
-    assert pedal.controller.call("select_preset", "ctl", preset="test")["type"] == "ack"
+    pedal = Pedal(data_dir, presets=[TEST_PRESET, SECOND_PRESET])
+    assert pedal.controller.preset_id == "test"
     yield pedal
     pedal.close()
 

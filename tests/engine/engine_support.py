@@ -19,15 +19,16 @@ PERIOD = 64
 class JackServer:
     """A jackd with the dummy driver under a name of its own; restartable."""
 
-    def __init__(self, name: str, log_dir: Path) -> None:
+    def __init__(self, name: str, log_dir: Path, period: int = PERIOD) -> None:
         self.name = name
+        self.period = period
         self.log = log_dir / f"jackd-{name}.log"
         self.process: subprocess.Popen[bytes] | None = None
 
     def start(self) -> None:
         with self.log.open("ab") as log:
             self.process = subprocess.Popen(
-                ["jackd", "-n", self.name, "-d", "dummy", "-r", str(SAMPLE_RATE), "-p", str(PERIOD)],
+                ["jackd", "-n", self.name, "-d", "dummy", "-r", str(SAMPLE_RATE), "-p", str(self.period)],
                 stdout=log, stderr=subprocess.STDOUT)
         env = {**os.environ, "JACK_DEFAULT_SERVER": self.name}
         subprocess.run(["jack_wait", "-w", "-t", "10"], env=env, check=True,

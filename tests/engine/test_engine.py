@@ -236,3 +236,19 @@ def test_without_a_server_the_engine_reports_it_and_keeps_its_state() -> None:
         assert chain.effect("level").get_param("gain_db") == -20.0
     finally:
         engine.stop()
+
+
+def test_alsa_without_a_device_says_so_and_keeps_trying() -> None:
+    """This machine has no sound card: the ALSA backend must say that in one
+    line, keep the engine usable, and not raise into the controller."""
+    events: list[tuple[str, dict]] = []
+    engine = Engine("alsa:NoSuchCard", on_event=lambda name, data: events.append((name, data)))
+    engine.start()
+    try:
+        assert events[0][0] == "audio_lost"
+        assert "ALSA" in events[0][1]["message"] and "NoSuchCard" in events[0][1]["message"]
+        status = engine.status()
+        assert status["running"] and not status["audio_ok"] and status["backend"] == "alsa"
+        assert "NoSuchCard" in status["message"]
+    finally:
+        engine.stop()

@@ -231,3 +231,42 @@ def test_server_death_is_reported_and_survived(tmp_path: Path, preset_file: Path
     finally:
         engine.stop()
         server.stop()
+
+
+def test_the_engine_follows_the_servers_period(tmp_path: Path, preset_file: Path) -> None:
+    """JACK decides the period: a server at 128 frames runs the engine at 128,
+    and the output is still the offline render."""
+    server = JackServer(unique_server_name("p128"), tmp_path, period=128)
+    server.start()
+    engine = Engine("jack", jack_server=server.name, block_size=64)
+    probe = None
+    try:
+        engine.start()
+        wait_until(lambda: engine.status()["audio_ok"], what="the engine on JACK")
+        assert engine.status()["block_size"] == 128
+        client = engine.backend.client
+        client.disconnect("system:capture_1", "pedal:in_1")
+        client.disconnect("pedal:out_1", "system:playback_1")
+        probe = JackProbe(server.name)
+        updates = engine.backend.latency_updates
+        probe.connect()
+        wait_until(lambda: engine.backend.latency_updates > updates + 1, what="latency refresh")
+        riff = (0.5 * guitar_riff(1.5, SAMPLE_RATE)).astype(np.float32)
+
+        def take() -> np.ndarray:
+            _load(engine, build_chain(read_preset(preset_file)), crossfade_ms=0.0)
+            return probe.play_and_record(riff, extra_frames=4096)
+
+        recording = without_xruns(engine, take)
+        latency = engine.status()["latency_samples"]
+        assert latency == 128
+        offline = build_chain(read_preset(preset_file)).process(
+            np.concatenate([riff, np.zeros(4096, np.float32)]), SAMPLE_RATE)
+        live = recording[latency:]
+        assert np.max(np.abs(live - offline[: live.shape[0]])) < 1e-5
+        assert engine._views[1].shape[1] == 128  # the callback uses full-period views
+    finally:
+        if probe is not None:
+            probe.close()
+        engine.stop()
+        server.stop()
