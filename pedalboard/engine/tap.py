@@ -35,6 +35,9 @@ _CAPACITY, _CHANNELS, _RATE, _COUNT = 2, 3, 4, 5
 #: Frames a reader leaves between itself and the writer: the writer may be
 #: filling up to one (large) block beyond the published counter.
 WRITER_MARGIN = 4096
+#: Names of the rings this process created: the resource tracker already
+#: knows them, and it must keep them (so a reader here must not unregister).
+_CREATED_HERE: set[str] = set()
 
 
 @numba.njit(cache=True, nogil=True)
@@ -145,6 +148,7 @@ class OutputRing(_RingArrays):
         self._shm = shared_memory.SharedMemory(name=name, create=True, size=size)
         self._bind(self._shm.buf, capacity, channels)
         _header_init(self.header, capacity, channels, sample_rate)
+        _CREATED_HERE.add(self._shm._name)  # type: ignore[attr-defined]
 
     @property
     def name(self) -> str:
@@ -156,6 +160,7 @@ class OutputRing(_RingArrays):
         self._shm.close()
         with contextlib.suppress(FileNotFoundError):
             self._shm.unlink()
+        _CREATED_HERE.discard(self._shm._name)  # type: ignore[attr-defined]
 
 
 class OutputRingReader(_RingArrays):
@@ -169,8 +174,11 @@ class OutputRingReader(_RingArrays):
     def __init__(self, name: str, *, from_start: bool = False) -> None:
         self._shm = shared_memory.SharedMemory(name=name, create=False)
         # The creating process owns the block's lifetime; without this,
-        # Python's resource tracker would unlink it when the reader exits.
-        resource_tracker.unregister(self._shm._name, "shared_memory")  # type: ignore[attr-defined]
+        # Python's resource tracker would unlink it when a reader in another
+        # process exits. In the creating process the tracker's entry is the
+        # creator's own (unlink removes it), so it stays.
+        if self._shm._name not in _CREATED_HERE:  # type: ignore[attr-defined]
+            resource_tracker.unregister(self._shm._name, "shared_memory")  # type: ignore[attr-defined]
         header = np.ndarray((HEADER_WORDS,), dtype=np.int64, buffer=self._shm.buf)
         if int(header[0]) != MAGIC or int(header[1]) != VERSION:
             self._shm.close()

@@ -96,3 +96,18 @@ def test_tap_returns_the_latest_samples_across_the_wrap() -> None:
         tap.write(signal[np.newaxis, start : start + 64])
     np.testing.assert_array_equal(tap.latest(900)[:, 0], signal[-900:])
     assert tap.latest(10**9).shape[0] == 1000  # never more than is intact
+
+
+def test_a_reader_in_the_creating_process_leaves_the_resource_tracker_quiet() -> None:
+    """A reader in the process that created the ring must not unregister it
+    from multiprocessing's resource tracker: the creator's unlink does, and a
+    second removal prints a KeyError traceback when the process exits."""
+    import subprocess
+    import sys
+
+    code = ("from pedalboard.engine.tap import OutputRing, OutputRingReader\n"
+            "ring = OutputRing(1)\nreader = OutputRingReader(ring.name)\n"
+            "reader.close()\nring.close()\n")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert "KeyError" not in done.stderr and "leaked" not in done.stderr, done.stderr
