@@ -109,7 +109,8 @@ class DeviceConfig(_Model):
                 if gesture not in GESTURES:
                     raise ValueError(f"{switch}.{gesture}: unknown gesture (gestures: {', '.join(GESTURES)})")
                 if not _ACTION.match(action):
-                    raise ValueError(f"{switch}.{gesture}: unknown action {action!r} (actions: {ACTIONS_HELP})")
+                    raise ValueError(f"{switch}.{gesture}: unknown action {action!r} "
+                                     f"(actions: {ACTIONS_HELP})")
         return actions
 
     @model_validator(mode="after")
@@ -122,7 +123,8 @@ class DeviceConfig(_Model):
             if fs.name in names:
                 raise ValueError(f"{where}.name: {fs.name!r} is used twice")
             names.add(fs.name)
-            for field, chip, line in (("line", fs.chip, fs.line), ("led_line", fs.led_chip or fs.chip, fs.led_line)):
+            pins = (("line", fs.chip, fs.line), ("led_line", fs.led_chip or fs.chip, fs.led_line))
+            for field, chip, line in pins:
                 if line is None:
                     continue
                 owner = used.get((chip, line))
@@ -182,6 +184,8 @@ def _describe(error: ValidationError) -> str:
     message = first["msg"].removeprefix("Value error, ")
     if first["type"] == "extra_forbidden":
         message = "unknown key"
+    if where == "actions" and first["type"] == "value_error":
+        return f"actions.{message}"  # the validator's message starts with "SWITCH.GESTURE: "
     if where:
         return f"{where}: {message}"
     return message

@@ -6,7 +6,7 @@ import random
 
 import pytest
 
-from pedalboard.device.gestures import TapTempo, GestureEngine
+from pedalboard.device.gestures import GestureEngine, TapTempo
 
 
 class Clock:
