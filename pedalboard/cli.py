@@ -229,7 +229,10 @@ def main(argv: list[str] | None = None) -> None:
     """Entry point: run the CLI, turning user errors into one line and an exit code."""
     command = typer.main.get_command(app)
     try:
-        command.main(args=argv, prog_name="pedal", standalone_mode=False)
+        # Outside standalone mode click returns (not raises) a typer.Exit's code.
+        code = command.main(args=argv, prog_name="pedal", standalone_mode=False)
+        if isinstance(code, int) and code != 0:
+            sys.exit(code)
     except PedalError as error:
         _console().print(f"[red]error:[/] {error}", highlight=False, markup=True)
         sys.exit(error.exit_code)

@@ -60,6 +60,10 @@ class Commands:
             "input_peak_db": float(status.get("input_peak_db", -200.0)),
             "output_peak_db": float(status.get("output_peak_db", -200.0)),
             "uptime_s": round(self.c.uptime_s(), 3),
+            # For the stream in the web service: the engine's shared-memory
+            # output ring (changes when the engine restarts) and the title.
+            "output_ring": status.get("output_ring"),
+            "preset_name": self.c.live.name,
         }
         if "newton_failures" in status:
             result["newton_failures"] = int(status["newton_failures"])

@@ -63,14 +63,30 @@ def sound_card_present() -> bool:
     return bool(cards.strip()) and "no soundcards" not in cards
 
 
-def start_web_service(data_dir: Path, host: str, port: int) -> subprocess.Popen[bytes] | None:
+def start_web_service(data_dir: Path, host: str, port: int,
+                      extra_args: list[str] | None = None) -> subprocess.Popen[bytes] | None:
     if importlib.util.find_spec("pedalboard.server") is None:
         typer.echo("web control service: not available (pedalboard.server is not installed)")
         return None
     command = [sys.executable, "-m", "pedalboard.server", "--data-dir", str(data_dir),
-               "--host", host, "--port", str(port)]
+               "--host", host, "--port", str(port), *(extra_args or [])]
     typer.echo(f"web control service: http://{host}:{port}/")
     return subprocess.Popen(command)
+
+
+def stream_arguments(*, no_stream: bool, bitrate: int, icecast: str | None, rtp: str | None,
+                     sdp: Path | None, record: Path | None, listen_token: bool) -> list[str]:
+    """The web service's streaming flags, checked here so a typo fails at once."""
+    if no_stream:
+        return ["--no-stream"]
+    from pedalboard.stream.service import StreamOptions
+
+    StreamOptions(bitrate=bitrate, icecast=icecast, rtp=rtp, sdp=sdp, record=record).check()
+    args = ["--bitrate", str(bitrate)]
+    for flag, value in (("--icecast", icecast), ("--rtp", rtp), ("--sdp", sdp), ("--record", record)):
+        if value is not None:
+            args += [flag, str(Path(value).resolve()) if isinstance(value, Path) else value]
+    return args + (["--listen-token"] if listen_token else [])
 
 
 class Pedal:
@@ -94,7 +110,8 @@ class Pedal:
 def start_pedal(*, audio: str = "auto", jack_server: str | None = None, preset: str | None = None,
                 block_size: int = 64, data_dir: Path | None = None, config: Path | None = None,
                 server: bool = True, host: str = "127.0.0.1", port: int = 8000,
-                keyboard: bool | None = None, echo: Any = typer.echo) -> tuple[Pedal, Any]:
+                keyboard: bool | None = None, echo: Any = typer.echo,
+                server_args: list[str] | None = None) -> tuple[Pedal, Any]:
     """Start all parts; returns (pedal, controller). Raises PedalError."""
     from pedalboard.control.controller import Controller
     from pedalboard.control.server import ControlServer, socket_path
@@ -130,9 +147,11 @@ def start_pedal(*, audio: str = "auto", jack_server: str | None = None, preset: 
         echo(f"preset: {controller.preset_id} ({controller.live.name}); pair code: {controller.pair_code}")
         _start_devices(pedal, controller, device, keyboard, echo)
         if server:
-            child = start_web_service(data_dir, host, port)
+            child = start_web_service(data_dir, host, port, server_args)
             if child is not None:
                 pedal.add("web service", lambda: _stop_child(child))
+                if "--no-stream" not in (server_args or []):
+                    echo(f"listeners: http://{host}:{port}/listen/ (players: http://{host}:{port}/stream.ogg)")
     except BaseException:
         pedal.stop()
         raise
@@ -184,15 +203,36 @@ def run(
     block_size: Annotated[int, typer.Option(help="Frames per audio block")] = 64,
     data_dir: Annotated[Path | None, typer.Option(envvar=DATA_DIR_ENV, show_default=False,
                                                   help="Where the store and socket live")] = None,
-    config: Annotated[Path | None, typer.Option(help="Device config (TOML); default <data-dir>/pedal.toml")] = None,
+    config: Annotated[Path | None, typer.Option(
+        help="Device config (TOML); default <data-dir>/pedal.toml")] = None,
     no_server: Annotated[bool, typer.Option("--no-server", help="Do not start the web service")] = False,
     host: Annotated[str, typer.Option(help="Web service address")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Web service port")] = 8000,
+    no_stream: Annotated[bool, typer.Option("--no-stream", help="Do not stream the output to listeners",
+                                            rich_help_panel="Live stream")] = False,
+    bitrate: Annotated[int, typer.Option(help="Opus bit rate, b/s", rich_help_panel="Live stream")] = 128000,
+    icecast: Annotated[str | None, typer.Option(
+        help="Feed Icecast: icecast://source:PASSWORD@HOST:PORT/MOUNT (or $PEDAL_ICECAST_PASSWORD)",
+        rich_help_panel="Live stream")] = None,
+    rtp: Annotated[str | None, typer.Option(help="Send L24 RTP to ADDRESS:PORT (unicast or multicast)",
+                                            rich_help_panel="Live stream")] = None,
+    sdp: Annotated[Path | None, typer.Option(help="Write the RTP session description to this file",
+                                             rich_help_panel="Live stream")] = None,
+    record: Annotated[Path | None, typer.Option(help="Record the performance (.flac, .ogg, .opus), rotated",
+                                                rich_help_panel="Live stream")] = None,
+    listen_token: Annotated[bool, typer.Option("--listen-token", help="Listeners need a token too",
+                                               rich_help_panel="Live stream")] = False,
 ) -> None:
     """Start the pedal and run until Ctrl-C or SIGTERM."""
     if audio not in AUDIO_CHOICES:
         typer.echo(f"error: --audio {audio!r}: choose one of {', '.join(AUDIO_CHOICES)}", err=True)
         raise typer.Exit(2)
+    try:
+        server_args = stream_arguments(no_stream=no_stream, bitrate=bitrate, icecast=icecast, rtp=rtp,
+                                       sdp=sdp, record=record, listen_token=listen_token)
+    except PedalError as error:
+        typer.echo(f"error: {error}", err=True)
+        raise typer.Exit(2) from None
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     stop = threading.Event()
     for signum in (signal.SIGINT, signal.SIGTERM):
@@ -200,7 +240,8 @@ def run(
     try:
         pedal, _controller = start_pedal(audio=audio, jack_server=jack_server, preset=preset,
                                          block_size=block_size, data_dir=data_dir, config=config,
-                                         server=not no_server, host=host, port=port)
+                                         server=not no_server, host=host, port=port,
+                                         server_args=server_args)
     except PedalError as error:
         typer.echo(f"error: {error}", err=True)
         raise typer.Exit(getattr(error, "exit_code", 2)) from None

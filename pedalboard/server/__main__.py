@@ -28,6 +28,19 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--tls-key", type=Path, help="PEM private key for --tls-cert")
     parser.add_argument("--cors-origin", action="append", default=[], metavar="ORIGIN",
                         help="allow this web origin (repeatable); closed by default")
+    stream = parser.add_argument_group("live stream (listeners: /listen/, /stream.ogg)")
+    stream.add_argument("--no-stream", action="store_true", help="do not stream the pedal's output")
+    stream.add_argument("--bitrate", type=int, default=128000, help="Opus bit rate, b/s (default 128000)")
+    stream.add_argument("--frame-ms", type=float, default=20.0, help="Opus frame, 10 or 20 ms")
+    stream.add_argument("--icecast", metavar="URL",
+                        help="feed an Icecast server: icecast://source:PASSWORD@HOST:PORT/MOUNT "
+                        "(or the password in $PEDAL_ICECAST_PASSWORD)")
+    stream.add_argument("--rtp", metavar="ADDRESS:PORT", help="send L24 RTP (AES67-style), 1 ms packets")
+    stream.add_argument("--sdp", type=Path, metavar="FILE", help="write the RTP session description here")
+    stream.add_argument("--record", type=Path, metavar="FILE",
+                        help="record the performance (.flac, .ogg or .opus), rotated hourly")
+    stream.add_argument("--listen-token", action="store_true",
+                        help="listeners need a token too (public by default)")
     parser.add_argument("--log-level", default="info",
                         choices=["critical", "error", "warning", "info", "debug"])
     return parser.parse_args(argv)
@@ -51,13 +64,26 @@ def main(argv: list[str] | None = None) -> int:
         if path is not None and not path.is_file():
             print(f"error: {option} {path}: no such file", file=sys.stderr)
             return 2
+    stream = None
+    if not args.no_stream:
+        from pedalboard.errors import PedalError
+        from pedalboard.stream.service import StreamOptions
+
+        stream = StreamOptions(bitrate=args.bitrate, frame_ms=args.frame_ms, icecast=args.icecast,
+                               rtp=args.rtp, sdp=args.sdp, record=args.record,
+                               listen_needs_token=args.listen_token)
+        try:
+            stream.check()
+        except PedalError as error:
+            print(f"error: {error}", file=sys.stderr)
+            return 2
     import uvicorn
 
     from pedalboard.server.app import Settings, create_app
 
     logging.basicConfig(level=args.log_level.upper(), format="%(levelname)s %(name)s: %(message)s")
     settings = Settings(data_dir=args.data_dir or default_data_dir(),
-                        cors_origins=list(args.cors_origin))
+                        cors_origins=list(args.cors_origin), stream=stream)
     app = create_app(settings)
     try:
         uvicorn.run(app, host=args.host, port=args.port, log_level=args.log_level,

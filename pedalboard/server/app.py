@@ -57,6 +57,8 @@ class Settings:
     #: More routes, included as they are (e.g. the public listener routes
     #: ``/stream.ogg`` and ``/listen/``), before the web UI's catch-all mount.
     extra_routers: list[Any] = field(default_factory=list)
+    #: The live stream (``pedalboard.stream.service.StreamOptions``); None: off.
+    stream: Any = None
 
     @property
     def socket_path(self) -> Path:
@@ -222,13 +224,23 @@ def create_app(settings: Settings) -> FastAPI:
         pair_limiter=RateLimiter(settings.pair_attempts_per_minute, 60.0),
     )
 
+    streaming = None
+    if settings.stream is not None:
+        from pedalboard.server.streaming import EngineStream
+
+        streaming = EngineStream(context.link, settings.stream)
+
     @contextlib.asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         await context.link.start()
         await context.link.wait_connected(2.0)
+        if streaming is not None:
+            await streaming.start()
         try:
             yield
         finally:
+            if streaming is not None:
+                await streaming.stop()
             await ws.close_all(context)
             await context.link.stop()
 
@@ -249,6 +261,8 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(ws.router)
     for extra in settings.extra_routers:
         app.include_router(extra)
+    if streaming is not None:
+        app.include_router(streaming.router(context.tokens))
     ws.install(context)
     _install_docs(app)
 

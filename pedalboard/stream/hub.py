@@ -103,8 +103,15 @@ class StreamHub:
         self._thread.start()
 
     def stop(self) -> None:
+        """Stop encoding and end every listener (their next get() is None)."""
         self._stop.set()
-        self._thread.join(timeout=5)
+        if self._thread.is_alive():
+            self._thread.join(timeout=5)
+        with self._lock:
+            listeners, self._listeners = self._listeners, []
+        for listener in listeners:
+            with contextlib.suppress(RuntimeError):  # the loop may have closed
+                listener.loop.call_soon_threadsafe(listener.end)
 
     def headers(self) -> bytes:
         """Ogg header pages for a listener joining now (title = current preset)."""

@@ -55,7 +55,7 @@ class Recorder:
 
     def _open_next(self) -> None:
         self.close()
-        path = self.base.with_name(f"{self.base.stem}-{len(self.files) + 1:04d}{self.base.suffix}")
+        path = self._next_path()
         self.files.append(path)
         self._frames = 0
         self._bytes = 0
@@ -67,6 +67,16 @@ class Recorder:
             self._ogg = open(path, "wb")  # noqa: SIM115 - kept open across calls
             self._ogg.write(self.ogg_headers)
             self._bytes = len(self.ogg_headers)
+
+    def _next_path(self) -> Path:
+        """The next numbered file that does not exist yet: a restarted pedal
+        goes on numbering and never overwrites an earlier take."""
+        number = len(self.files) + 1
+        while True:
+            path = self.base.with_name(f"{self.base.stem}-{number:04d}{self.base.suffix}")
+            if not path.exists():
+                return path
+            number += 1
 
     def pcm(self, block: np.ndarray) -> None:
         """Float32 ``(channels, frames)`` from the engine (FLAC recordings)."""

@@ -55,6 +55,11 @@ class StreamOptions:
                 parse_destination(self.rtp)
             except ValueError as error:
                 raise PedalError(str(error)) from None
+        if self.record is not None:
+            if self.record.suffix.lower() not in (".flac", ".ogg", ".opus"):
+                raise PedalError(f"--record {self.record}: use a .flac, .ogg or .opus file name")
+            if not self.record.parent.resolve().is_dir():
+                raise PedalError(f"--record {self.record}: folder {self.record.parent} does not exist")
         if self.sdp and not self.rtp:
             raise PedalError("--sdp needs --rtp ADDRESS:PORT")
 
@@ -100,6 +105,20 @@ class StreamService:
         hub.start()
         self.hub = hub
         log.info("streaming from ring %s", ring_name)
+
+    def switch_source(self, ring_name: str) -> None:
+        """Go on from another ring (the engine restarted): listeners, the
+        recording and the Icecast feed continue; only the audio source changes.
+        A ring with another channel count restarts the hub instead."""
+        if self.hub is None:
+            self.start(ring_name)
+            return
+        source = RingSource(ring_name)
+        if source.channels != self.hub.channels:
+            self.stop()
+            self.start(ring_name)
+            return
+        self.hub.source = source  # one reference store: the hub's thread reads it per block
 
     def stop(self) -> None:
         if self.hub is not None:
