@@ -5,8 +5,11 @@
 install:
 	@bash scripts/install.sh
 
+# The pedal: JACK if a server runs, else ALSA if there is a sound card, else the
+# virtual backend with the demo guitar. Web editor and listener page on :8000.
+RUN_ARGS ?=
 run: install
-	.venv/bin/pedal demo
+	.venv/bin/pedal run $(RUN_ARGS)
 
 demo: install
 	.venv/bin/pedal demo
