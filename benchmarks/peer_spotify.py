@@ -14,8 +14,9 @@ import sys
 import time
 
 import numpy as np
-import pedalboard as spotify
 import soundfile as sf
+
+import pedalboard as spotify
 
 
 def build(plugins: list) -> spotify.Pedalboard:
@@ -33,7 +34,8 @@ def run(job: dict, audio: np.ndarray, rate: int) -> dict:
             t0 = time.perf_counter()
             board(piece[start : start + block], rate, reset=False)
             times.append(time.perf_counter() - t0)
-        return {"p50_us": float(np.percentile(times, 50) * 1e6), "p99_us": float(np.percentile(times, 99) * 1e6)}
+        return {"p50_us": float(np.percentile(times, 50) * 1e6),
+                "p99_us": float(np.percentile(times, 99) * 1e6)}
     board(audio[:rate], rate)  # warm-up
     start = time.perf_counter()
     board(audio, rate)

@@ -34,7 +34,7 @@ def sanitize(block: np.ndarray) -> None:
     for c in range(channels):
         for i in range(frames):
             x = block[c, i]
-            if not (x == x) or x > 1e30 or x < -1e30:
+            if x != x or x > 1e30 or x < -1e30:  # NaN, or inf and near it
                 block[c, i] = 0.0
             elif x > INPUT_LIMIT:
                 block[c, i] = INPUT_LIMIT

@@ -13,8 +13,8 @@ from __future__ import annotations
 import importlib
 import pkgutil
 import re
-from pathlib import Path
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any, TypeVar
 
 from pedalboard.effects.base import Effect
