@@ -90,16 +90,21 @@ class MidiLink:
         self.midi_in.set_callback(self._on_message)
         if self.settings.out_port is not None:
             try:
-                self.midi_out = rtmidi.MidiOut(_api(self.settings.api), name=self.client_name)
+                # A client name of its own: JACK would rename a second "pedal-midi".
+                self.midi_out = rtmidi.MidiOut(_api(self.settings.api), name=self._out_client)
             except (rtmidi.SystemError, RuntimeError) as error:
                 raise MidiError(f"MIDI out ({self.settings.api}): {_first_line(error)}") from None
             self.out_port_name = self._open_port(self.midi_out, self.settings.out_port, "out")
             self.controller.add_listener(self._on_event)
 
+    @property
+    def _out_client(self) -> str:
+        return f"{self.client_name}-out"
+
     def _open_port(self, port: Any, wanted: str | None, direction: str) -> str:
         if wanted == "virtual":
             port.open_virtual_port(direction)
-            return f"{self.client_name}:{direction}"
+            return f"{self.client_name if direction == 'in' else self._out_client}:{direction}"
         names = port.get_ports()
         if wanted is None:
             if not names:
