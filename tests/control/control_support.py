@@ -5,7 +5,10 @@ from __future__ import annotations
 
 import json
 import socket
+import subprocess
+import sys
 import tempfile
+import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -119,3 +122,83 @@ def wait_for(condition: Callable[[], bool], timeout_s: float = 5.0, what: str = 
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out waiting for {what}")
         time.sleep(0.002)
+
+
+class PedalProcess:
+    """``pedal run --audio virtual --no-server --data-dir DIR`` as a child process.
+
+    ``seed`` pre-fills an empty library with presets (through the store, as
+    an earlier run would have left it) and ``config`` becomes DIR/pedal.toml."""
+
+    def __init__(self, data_dir: Path, *, seed: list[dict] | None = None, config: str | None = None,
+                 extra: list[str] | None = None) -> None:
+        self.data_dir = data_dir
+        if seed:
+            store = Store(data_dir)
+            if not store.load("presets"):
+                for position, preset in enumerate(seed):
+                    store.put("presets", preset["id"], preset, position)
+            store.close()
+        if config is not None:
+            (data_dir / "pedal.toml").write_text(config)
+        self.command = [sys.executable, "-m", "pedalboard.cli", "run", "--audio", "virtual",
+                        "--no-server", "--data-dir", str(data_dir), *(extra or [])]
+        self.process: subprocess.Popen[str] | None = None
+        self.output: list[str] = []
+
+    def start(self, timeout_s: float = 60.0) -> None:
+        """Start and wait until the control socket answers."""
+        self.output = []
+        self.process = subprocess.Popen(self.command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                                        stdin=subprocess.DEVNULL, text=True)
+        assert self.process.stdout is not None
+        deadline = time.monotonic() + timeout_s
+        for line in self.process.stdout:
+            self.output.append(line.rstrip("\n"))
+            if line.startswith("running"):
+                break
+            if time.monotonic() > deadline:
+                break
+        if not self.output or not self.output[-1].startswith("running"):
+            self.kill()
+            raise AssertionError("pedal run did not start:\n" + "\n".join(self.output))
+        threading.Thread(target=self._drain, daemon=True).start()
+
+    def _drain(self) -> None:
+        process = self.process
+        if process is not None and process.stdout is not None:
+            for line in process.stdout:
+                self.output.append(line.rstrip("\n"))
+
+    def line(self, prefix: str) -> str:
+        return next(line for line in self.output if line.startswith(prefix))
+
+    def kill(self) -> None:
+        """Pull the plug: SIGKILL, nothing gets to clean up."""
+        process, self.process = self.process, None
+        if process is not None:
+            process.kill()
+            process.wait(timeout=30)
+            if process.stdout is not None:
+                process.stdout.close()
+
+    def stop(self) -> int | None:
+        """SIGTERM, as systemd stops it; returns the exit status."""
+        process, self.process = self.process, None
+        if process is None:
+            return None
+        process.terminate()
+        try:
+            code = process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            code = process.wait(timeout=30)
+        if process.stdout is not None:
+            process.stdout.close()
+        return code
+
+
+def ctl(data_dir: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    """Run ``pedal ctl ARGS --data-dir DATA_DIR`` and return what it printed."""
+    return subprocess.run([sys.executable, "-m", "pedalboard.cli", "ctl", *args, "--data-dir", str(data_dir)],
+                          capture_output=True, text=True, timeout=60, stdin=subprocess.DEVNULL)
