@@ -32,6 +32,7 @@ from pedalboard.server.schemas import (
     MoveEffect,
     PairReply,
     PairRequest,
+    PresetBody,
     PresetSelect,
     PressBody,
     Problem,
@@ -328,14 +329,14 @@ async def _save_preset(preset: Preset, ctx: ServerContext) -> Any:
 
 
 @api.post("/presets", response_model=Ack, tags=["library"])
-async def create_preset(preset: Preset, ctx: Ctx) -> Any:
+async def create_preset(preset: PresetBody, ctx: Ctx) -> Any:
     """Create (or replace) a preset; its id defaults from the name. Also the
     import of one exported preset."""
     return await _save_preset(preset, ctx)
 
 
 @api.put("/presets/{preset_id}", response_model=Ack, tags=["library"])
-async def replace_preset(preset_id: Id, preset: Preset, ctx: Ctx) -> Any:
+async def replace_preset(preset_id: Id, preset: PresetBody, ctx: Ctx) -> Any:
     preset.id = preset_id
     return await _save_preset(preset, ctx)
 

@@ -6,6 +6,13 @@ never reaches the controller. Presets reuse :class:`pedalboard.presets.Preset`
 (names up to 64 characters, at most 32 slots, 64 parameters per slot, 8
 snapshots), so the API accepts exactly what a preset file may hold.
 
+A chain in a request may nest parallel splits at most :data:`MAX_PARALLEL_DEPTH`
+deep. The preset file format itself is recursive (a split inside a branch of
+a split, without end); the API spells the nesting out level by level instead,
+so its OpenAPI schema is finite: a client generator, a fuzzer or a person
+reading ``/docs`` sees every shape a request may take, and a request cannot
+nest without bound.
+
 Parameter *ranges* depend on the effect in the slot; the controller checks
 them against the running chain (``Param.validate``) before anything reaches
 the audio engine, and its error becomes a 400 naming the effect, the
@@ -16,9 +23,9 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, field_validator
 
-from pedalboard.presets import ID_PATTERN, Preset
+from pedalboard.presets import ID_PATTERN, MAX_SLOTS, ParallelSpec, Preset, SlotSpec
 
 SlotId = Annotated[str, Field(pattern=ID_PATTERN, description="A slot id in the current preset")]
 ParamName = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]{0,63}$", description="A parameter name")]
@@ -36,6 +43,75 @@ MAX_BODY_BYTES = 4 * 1024 * 1024
 
 class _Body(BaseModel):
     model_config = ConfigDict(extra="forbid")
+
+
+# ------------------------------------------------------------------ presets
+#: How deep parallel splits may nest in a preset sent to the API.
+MAX_PARALLEL_DEPTH = 3
+
+
+def _node_kind(value: Any) -> str:
+    """A chain entry with a "parallel" key is a split, anything else a slot
+    (one schema is tried, so an error names the right one)."""
+    if isinstance(value, dict):
+        return "parallel" if "parallel" in value else "slot"
+    return "parallel" if isinstance(value, ParallelSpec) else "slot"
+
+
+class InnermostParallelSplit(ParallelSpec):
+    """A parallel split at the deepest level: its branches hold effects only."""
+
+    parallel: list[list[SlotSpec]] = Field(min_length=2, max_length=2)
+
+    @field_validator("parallel", mode="before")
+    @classmethod
+    def _not_deeper(cls, value: Any) -> Any:
+        if isinstance(value, list) and any(
+                isinstance(node, dict) and "parallel" in node
+                for branch in value if isinstance(branch, list) for node in branch):
+            raise ValueError(f"parallel splits nest at most {MAX_PARALLEL_DEPTH} deep")
+        return value
+
+
+InnerNode = Annotated[
+    Annotated[SlotSpec, Tag("slot")] | Annotated[InnermostParallelSplit, Tag("parallel")],
+    Discriminator(_node_kind),
+]
+
+
+class NestedParallelSplit(ParallelSpec):
+    """A parallel split inside a branch of another split."""
+
+    parallel: list[list[InnerNode]] = Field(min_length=2, max_length=2)
+
+
+NestedNode = Annotated[
+    Annotated[SlotSpec, Tag("slot")] | Annotated[NestedParallelSplit, Tag("parallel")],
+    Discriminator(_node_kind),
+]
+
+
+class ParallelSplit(ParallelSpec):
+    """Two branches side by side, blended by ``mix`` (0 = first, 1 = second);
+    a branch may be empty (the dry signal)."""
+
+    parallel: list[list[NestedNode]] = Field(min_length=2, max_length=2)
+
+
+ChainNode = Annotated[
+    Annotated[SlotSpec, Tag("slot")] | Annotated[ParallelSplit, Tag("parallel")],
+    Discriminator(_node_kind),
+]
+
+
+class PresetBody(Preset):
+    """A preset as the API takes it: :class:`~pedalboard.presets.Preset` (the
+    preset file format) with parallel splits nested at most
+    :data:`MAX_PARALLEL_DEPTH` deep."""
+
+    model_config = ConfigDict(title="Preset")
+
+    chain: list[ChainNode] = Field(default_factory=list, max_length=MAX_SLOTS)
 
 
 class ValueBody(_Body):
@@ -97,7 +173,7 @@ class Setlist(Bank):
 
 
 class Library(_Body):
-    presets: list[Preset] = Field(default_factory=list, max_length=MAX_LIBRARY_PRESETS)
+    presets: list[PresetBody] = Field(default_factory=list, max_length=MAX_LIBRARY_PRESETS)
     banks: list[Bank] = Field(default_factory=list, max_length=MAX_LIBRARY_PRESETS)
     setlists: list[Setlist] = Field(default_factory=list, max_length=MAX_LIBRARY_PRESETS)
 

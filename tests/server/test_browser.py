@@ -47,6 +47,16 @@ def pair(page: Page, server: ServerProcess, code: str) -> None:
     page.wait_for_selector("#link:text('connected')")
 
 
+def assert_fits_the_screen(page: Page, width: int) -> None:
+    """Nothing sticks out sideways: a wider page makes a phone zoom out and
+    puts the fixed tab bar out of reach of the thumb."""
+    too_wide = page.evaluate("""(width) => [...document.querySelectorAll('body *')]
+        .filter((el) => el.getBoundingClientRect().right > width + 1)
+        .map((el) => `${el.tagName.toLowerCase()}#${el.id}.${el.className}`).slice(0, 5)""", width)
+    assert too_wide == []
+    assert page.evaluate("() => document.documentElement.scrollWidth") <= width
+
+
 def open_card(page: Page, slot: str) -> None:
     name = page.locator(f".pedal[data-slot={slot}] .pedal-name")
     if name.get_attribute("aria-expanded") != "true":
@@ -191,6 +201,7 @@ def test_screens_at_phone_tablet_and_desktop(browser: Any, server: ServerProcess
     page = context.new_page()
     watch = Watch(page)
     pair(page, server, pedal.pair_code())
+    assert_fits_the_screen(page, PHONE["viewport"]["width"])
     for panel, name in (("panel-presets", "presets"), ("panel-tuner", "tuner"),
                         ("panel-setup", "setup")):
         page.click(f".tabs button[data-panel={panel}]")
@@ -199,6 +210,7 @@ def test_screens_at_phone_tablet_and_desktop(browser: Any, server: ServerProcess
             page.wait_for_selector("#footswitches li:has-text('toggle:reverb')")
         if panel == "panel-presets":
             page.wait_for_selector("#library-list li")
+        assert_fits_the_screen(page, PHONE["viewport"]["width"])
         page.screenshot(path=str(IMG / f"ui-{name}.png"))
     storage = context.storage_state()
     context.close()
@@ -209,6 +221,117 @@ def test_screens_at_phone_tablet_and_desktop(browser: Any, server: ServerProcess
         Watch(page)
         page.goto(f"{server.base_url}/")
         page.wait_for_selector(".pedal[data-slot=reverb]")
+        assert_fits_the_screen(page, size[0])
         page.screenshot(path=str(IMG / f"ui-{name}.png"))
         wide.close()
     assert watch.errors == []
+
+
+def test_presets_footswitch_preset_change_and_tuner(browser: Any, server: ServerProcess,
+                                                    pedal: PedalProcess) -> None:
+    context = browser.new_context(**PHONE)
+    page = context.new_page()
+    watch = Watch(page)
+    pair(page, server, pedal.pair_code())
+    client = pedal.client()
+    names = {p["id"]: p["name"] for p in client.state()["presets"]}
+    order = list(names)
+
+    def engine_preset() -> str:
+        return client.state()["preset"]
+
+    def header_shows(preset_id: str) -> None:
+        page.wait_for_function("(name) => document.querySelector('#preset-name').textContent === name",
+                               arg=names[preset_id], timeout=10000)
+
+    start = engine_preset()
+    page.click("#next-preset")
+    expected = order[(order.index(start) + 1) % len(order)]
+    header_shows(expected)
+    assert engine_preset() == expected
+
+    # Footswitch 2 is mapped to preset:next: the page follows the pedal.
+    assert client.request("press", switch="fs2")["type"] == "ack"
+    expected = order[(order.index(expected) + 1) % len(order)]
+    header_shows(expected)
+    assert engine_preset() == expected
+
+    page.click(".tabs button[data-panel=panel-presets]")
+    page.click(f"#preset-list button:has-text('{names[start]}')")
+    header_shows(start)
+    assert engine_preset() == start
+
+    page.click(".tabs button[data-panel=panel-tuner]")
+    page.click("#tuner-toggle")
+    page.wait_for_selector("#tuner-toggle[aria-checked=true]")
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and not client.state()["tuner"]:
+        time.sleep(0.05)
+    assert client.state()["tuner"] is True
+    page.click("#tuner-toggle")
+    page.wait_for_selector("#tuner-toggle[aria-checked=false]")
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and client.state()["tuner"]:
+        time.sleep(0.05)
+    assert client.state()["tuner"] is False
+    client.close()
+    assert watch.errors == []
+    context.close()
+
+
+def test_every_control_has_an_accessible_name(browser: Any, server: ServerProcess,
+                                              pedal: PedalProcess) -> None:
+    context = browser.new_context(**PHONE)
+    page = context.new_page()
+    pair(page, server, pedal.pair_code())
+    for slot in ("compressor", "reverb"):
+        open_card(page, slot)
+    unnamed = page.evaluate("""() => [...document.querySelectorAll('button, input, select, meter')]
+        .filter((el) => {
+            if (el.type === 'file') return false;
+            const labelled = el.getAttribute('aria-label') || el.getAttribute('aria-labelledby')
+                || (el.labels && el.labels.length) || el.textContent.trim();
+            return !labelled;
+        }).map((el) => el.outerHTML.slice(0, 120))""")
+    assert unnamed == []
+    # The reorder handle works from the keyboard too.
+    client = pedal.client()
+    order = [n["id"] for n in client.state()["chain"]]
+    second = order[1]
+    page.focus(f".pedal[data-slot={second}] .handle")
+    page.keyboard.press("ArrowUp")
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and client.state()["chain"][0]["id"] != second:
+        time.sleep(0.05)
+    assert client.state()["chain"][0]["id"] == second
+    client.close()
+    context.close()
+
+
+def test_offline_is_shown_and_the_page_reconnects(browser: Any) -> None:
+    pedal = PedalProcess()
+    server = ServerProcess(pedal.data_dir)
+    restarted = None
+    try:
+        context = browser.new_context(**PHONE)
+        page = context.new_page()
+        pair(page, server, pedal.pair_code())
+        pedal.stop()
+        page.wait_for_selector("#link.offline", timeout=15000)
+        assert "offline" in page.locator("#link").text_content()
+        assert page.evaluate("() => document.body.classList.contains('is-offline')")
+        restarted = PedalProcess(pedal.data_dir)
+        page.wait_for_selector("#link:not(.offline)", timeout=20000)
+        assert page.locator("#link").text_content() == "connected"
+        client = restarted.client()
+        client.request("toggle", slot="reverb")
+        bypass = slot_of(client.state(), "reverb")["bypass"]
+        client.close()
+        page.wait_for_selector(f".stomp[data-slot=reverb][aria-pressed={str(not bypass).lower()}]",
+                               timeout=10000)
+        context.close()
+    finally:
+        if restarted is not None:
+            restarted.stop()
+        server.stop()
+        pedal.stop()

@@ -57,6 +57,9 @@ def test_parameters_and_bypass_reach_the_engine(api: httpx.Client, engine: Any) 
     ("POST", "/presets", {"name": "Bad", "chain": [{"effect": "nope"}]}, 400, ["nope"]),
     ("POST", "/presets", {"name": "x" * 65}, 422, ["body.name"]),
     ("POST", "/presets", {"name": "Big", "chain": [{"effect": "gain"}] * 33}, 422, ["body.chain"]),
+    ("POST", "/presets", {"name": "Deep", "chain": [
+        {"parallel": [[{"parallel": [[{"parallel": [[{"parallel": [[], []]}], []]}], []]}], []]}]},
+     422, ["body.chain.0", "nest at most 3 deep"]),
 ])
 def test_refusals_name_the_field_and_change_nothing(
         api: httpx.Client, engine: Any, method: str, path: str, body: dict[str, Any],
@@ -125,6 +128,22 @@ def test_presets_library_export_and_import(api: httpx.Client, engine: Any) -> No
     assert engine.state()["preset"] == preset_id
     assert [n["id"] for n in engine.state()["chain"]] == ["boost", "delay"]
     assert api.put("/state/preset", json={"preset": "clean"}).status_code == 200
+
+
+def test_nested_parallel_splits_round_trip(api: httpx.Client, engine: Any) -> None:
+    """Splits inside splits, as deep as the API allows, are stored as sent."""
+    inner = {"id": "inner", "parallel": [[{"id": "drive", "effect": "gain"}], []], "mix": 0.25}
+    middle = {"id": "middle", "parallel": [[inner], [{"id": "echo", "effect": "delay"}]]}
+    preset = {"name": "Nested Splits", "chain": [{"id": "outer", "parallel": [[middle], []]}]}
+    created = api.post("/presets", json=preset)
+    assert created.status_code == 200, created.text
+    stored = engine.request("get_preset", id="nested-splits")["result"]
+    stored = stored.get("preset", stored)
+    outer = stored["chain"][0]
+    assert outer["id"] == "outer"
+    assert outer["parallel"][0][0]["parallel"][0][0]["parallel"][0][0]["id"] == "drive"
+    assert outer["parallel"][0][0]["parallel"][0][0]["mix"] == pytest.approx(0.25)
+    assert api.delete("/presets/nested-splits").status_code == 200
 
 
 def test_catalogue_lists_every_effect_and_circuit_controls(api: httpx.Client) -> None:
