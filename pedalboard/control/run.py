@@ -136,11 +136,13 @@ def start_pedal(*, audio: str = "auto", jack_server: str | None = None, preset: 
         controller.start()
         if preset is not None:
             _select_start_preset(controller, preset)
-        engine.start()
-        pedal.add("engine", engine.stop)
+        # The socket first: the controller owns the state and takes commands
+        # (they queue for the engine) while the engine loads its kernels.
         control = ControlServer(controller, socket_path(data_dir))
         control.start()
         pedal.add("control socket", control.stop)
+        engine.start()
+        pedal.add("engine", engine.stop)
         status = engine.status()
         echo(f"audio: {backend} ({why}), {status['sample_rate']} Hz, {status['block_size']} frames")
         echo(f"data dir: {data_dir}; control socket: {control.path}")
@@ -150,6 +152,7 @@ def start_pedal(*, audio: str = "auto", jack_server: str | None = None, preset: 
             child = start_web_service(data_dir, host, port, server_args)
             if child is not None:
                 pedal.add("web service", lambda: _stop_child(child))
+                _print_pairing(host, port, controller.pair_code)
                 if "--no-stream" not in (server_args or []):
                     echo(f"listeners: http://{host}:{port}/listen/ (players: http://{host}:{port}/stream.ogg)")
     except BaseException:
@@ -185,6 +188,26 @@ def _start_devices(pedal: Pedal, controller: Any, device: Any, keyboard: bool | 
     midi = start_midi(controller, device.midi, echo=echo)
     if midi is not None:
         pedal.add("midi", midi.close)
+
+
+def _print_pairing(host: str, port: int, code: str) -> None:
+    """The editor's URL as a QR code a phone can scan, and the pairing code."""
+    from pedalboard.server import print_pairing
+
+    if host in ("0.0.0.0", "::", ""):  # listening everywhere: show the LAN address
+        host = _lan_address()
+    print_pairing(f"http://{host}:{port}/", code)
+
+
+def _lan_address() -> str:
+    """This machine's address on the network (no packet is sent: a UDP
+    socket's connect only picks the outgoing interface)."""
+    import socket
+
+    with contextlib.suppress(OSError), socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
+        probe.connect(("192.0.2.1", 9))
+        return str(probe.getsockname()[0])
+    return "127.0.0.1"
 
 
 def _stop_child(child: subprocess.Popen[bytes]) -> None:
@@ -228,8 +251,10 @@ def run(
         typer.echo(f"error: --audio {audio!r}: choose one of {', '.join(AUDIO_CHOICES)}", err=True)
         raise typer.Exit(2)
     try:
-        server_args = stream_arguments(no_stream=no_stream, bitrate=bitrate, icecast=icecast, rtp=rtp,
-                                       sdp=sdp, record=record, listen_token=listen_token)
+        # Without the web service nothing streams (and its imports cost a start).
+        server_args = [] if no_server else stream_arguments(
+            no_stream=no_stream, bitrate=bitrate, icecast=icecast, rtp=rtp, sdp=sdp, record=record,
+            listen_token=listen_token)
     except PedalError as error:
         typer.echo(f"error: {error}", err=True)
         raise typer.Exit(2) from None

@@ -363,9 +363,7 @@ def load_demo_input(demo_input: str | None, sample_rate: int) -> np.ndarray:
     synthesized guitar riff at -6 dBFS; otherwise a WAV/FLAC path (mixed to
     mono, resampled to ``sample_rate``)."""
     if demo_input in (None, "", "riff"):
-        from pedalboard.signals import guitar_riff
-
-        return (0.5 * guitar_riff(8.0, sample_rate)).astype(np.float32)
+        return _demo_riff(sample_rate)
     if demo_input == "silence":
         return np.zeros(sample_rate, dtype=np.float32)
     import soundfile
@@ -383,6 +381,37 @@ def load_demo_input(demo_input: str | None, sample_rate: int) -> np.ndarray:
     if mono.size == 0:
         raise BackendError(f"demo input {str(path)!r} holds no samples")
     return np.ascontiguousarray(mono, dtype=np.float32)
+
+
+def _demo_riff(sample_rate: int) -> np.ndarray:
+    """8 s of the synthesized riff at -6 dBFS, cached as a .npy file next to
+    numba's cache: synthesizing it needs scipy.signal (~0.5 s to import, ~0.3 s
+    to render), and ``pedal run`` should start in well under a second. The
+    cache key includes the synthesizer's file size and mtime, so an edited
+    synthesizer renders afresh."""
+    import pedalboard
+
+    synth = Path(pedalboard.__file__).with_name("signals.py")
+    stat = synth.stat()
+    numba_cache = os.environ.get("NUMBA_CACHE_DIR")  # pedalboard/__init__ sets it
+    cache_dir = Path(numba_cache).parent if numba_cache else None
+    key = f"demo-riff-{sample_rate}-{stat.st_size}-{stat.st_mtime_ns}.npy"
+    cache = cache_dir / key if cache_dir else None
+    if cache is not None:
+        with contextlib.suppress(OSError, ValueError):
+            return np.load(cache)
+    from pedalboard.signals import guitar_riff
+
+    riff = (0.5 * guitar_riff(8.0, sample_rate)).astype(np.float32)
+    if cache_dir is None or cache is None:
+        return riff
+    with contextlib.suppress(OSError):
+        cache_dir.mkdir(parents=True, exist_ok=True)
+        partial = cache.with_suffix(f".{os.getpid()}.tmp")
+        with partial.open("wb") as file:
+            np.save(file, riff)
+        partial.replace(cache)  # atomic: a concurrent start never reads half a file
+    return riff
 
 
 class _Sink:

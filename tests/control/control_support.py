@@ -145,6 +145,7 @@ class PedalProcess:
                         "--no-server", "--data-dir", str(data_dir), *(extra or [])]
         self.process: subprocess.Popen[str] | None = None
         self.output: list[str] = []
+        self._drainer: threading.Thread | None = None
 
     def start(self, timeout_s: float = 60.0) -> None:
         """Start and wait until the control socket answers."""
@@ -162,13 +163,34 @@ class PedalProcess:
         if not self.output or not self.output[-1].startswith("running"):
             self.kill()
             raise AssertionError("pedal run did not start:\n" + "\n".join(self.output))
-        threading.Thread(target=self._drain, daemon=True).start()
+        self._start_drain()
 
-    def _drain(self) -> None:
-        process = self.process
-        if process is not None and process.stdout is not None:
-            for line in process.stdout:
+    def start_background(self) -> None:
+        """Start without waiting (the caller polls the socket)."""
+        self.output = []
+        self.process = subprocess.Popen(self.command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                                        stdin=subprocess.DEVNULL, text=True)
+        self._start_drain()
+
+    def _start_drain(self) -> None:
+        """Keep reading the output (a full pipe would stall the pedal); the
+        reader closes the pipe when the process is gone."""
+        stdout = self.process.stdout if self.process is not None else None
+        if stdout is not None:
+            self._drainer = threading.Thread(target=self._drain, args=(stdout,), daemon=True)
+            self._drainer.start()
+
+    def _drain(self, stdout: Any) -> None:
+        with stdout:
+            for line in stdout:
                 self.output.append(line.rstrip("\n"))
+
+    def _close_output(self, process: subprocess.Popen[str]) -> None:
+        drainer, self._drainer = self._drainer, None
+        if drainer is not None:
+            drainer.join(timeout=30)
+        elif process.stdout is not None:
+            process.stdout.close()
 
     def line(self, prefix: str) -> str:
         return next(line for line in self.output if line.startswith(prefix))
@@ -179,8 +201,7 @@ class PedalProcess:
         if process is not None:
             process.kill()
             process.wait(timeout=30)
-            if process.stdout is not None:
-                process.stdout.close()
+            self._close_output(process)
 
     def stop(self) -> int | None:
         """SIGTERM, as systemd stops it; returns the exit status."""
@@ -193,8 +214,7 @@ class PedalProcess:
         except subprocess.TimeoutExpired:
             process.kill()
             code = process.wait(timeout=30)
-        if process.stdout is not None:
-            process.stdout.close()
+        self._close_output(process)
         return code
 
 
