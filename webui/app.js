@@ -6,6 +6,7 @@ import { api, ApiError } from "./js/api.js";
 import { Board } from "./js/board.js";
 import { Connection } from "./js/connection.js";
 import { Library } from "./js/library.js";
+import { MidiMaps } from "./js/midi.js";
 import { Setup } from "./js/setup.js";
 import { Tuner } from "./js/tuner.js";
 
@@ -17,6 +18,7 @@ class App {
     this.state = null;
     this.catalogue = new Map();
     this.circuits = new Map();
+    this.midi = new MidiMaps(this.conn);
     this.board = new Board($("#panel-board"), this);
     this.library = new Library($("#panel-presets"), this);
     this.tuner = new Tuner(this);
@@ -32,7 +34,12 @@ class App {
       this.setLink(true);
       // Wide screens show every panel at once: fill the lists now.
       this.library.refresh();
+      this.midi.refresh().catch((e) => this.problem(e));
       if (matchMedia("(min-width: 1000px)").matches) this.setup.refresh();
+    });
+    this.midi.addEventListener("change", () => {
+      this.board.showMidi(this.midi);
+      this.setup.renderMidiMaps(this.midi.maps);
     });
     conn.addEventListener("offline", () => this.setLink(false));
     conn.addEventListener("state", (e) => this.setState(e.detail.state));
@@ -171,7 +178,9 @@ class App {
         this.tuner.setOn(data.on);
         break;
       case "library_changed":
+        // A bank's or setlist's order may have changed under the board.
         this.library.refresh();
+        this.conn.request("get_state").then((fresh) => this.setState(fresh)).catch(() => {});
         break;
       case "engine":
         this.problem(new Error(`Audio: ${data.status.replace("_", " ")}${data.message ? ` — ${data.message}` : ""}`));

@@ -118,9 +118,12 @@ async def logout(request: Request, ctx: Ctx) -> Response:
 
 
 @api.get("/tokens", response_model=list[TokenInfo], tags=["auth"])
-async def list_tokens(ctx: Ctx) -> Any:
-    """Paired devices (ids and labels; tokens themselves are kept hashed)."""
-    return [record.public() for record in ctx.tokens.list()]
+async def list_tokens(request: Request, ctx: Ctx) -> Any:
+    """Paired devices (ids and labels; tokens themselves are kept hashed).
+    ``current`` marks the device asking."""
+    me = ctx.tokens.check(token_from(request))
+    return [{**record.public(), "current": me is not None and record.id == me.id}
+            for record in ctx.tokens.list()]
 
 
 @api.delete("/tokens/{token_id}", status_code=204, tags=["auth"])

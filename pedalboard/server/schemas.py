@@ -210,6 +210,7 @@ class TokenInfo(BaseModel):
     label: str
     created: float
     last_used: float
+    current: bool = Field(False, description="The device that asked for the list")
 
 
 class Ack(BaseModel):

@@ -105,9 +105,10 @@ export class Board {
         const control = paramControl(spec, node.params[spec.name] ?? spec.default, {
           effectLabel: label,
           send: (value) => this.app.conn.request("set_param", { slot: node.id, param: spec.name, value }),
-          learn: (param) => this.app.conn.request("midi_learn", { slot: node.id, param }),
+          learn: (param) => this.app.midi.learn(node.id, param),
         });
         this.controls.set(`${node.id}.${spec.name}`, control);
+        control.showMidi(this.app.midi.mappingOf(node.id, spec.name));
         panel.append(control.element);
       }
     }
@@ -133,6 +134,14 @@ export class Board {
     entry.button.setAttribute("aria-label", `${entry.label}: ${bypass ? "off" : "on"} (tap to switch)`);
     entry.button.textContent = bypass ? "OFF" : "ON";
     entry.item.classList.toggle("bypassed", Boolean(bypass));
+  }
+
+  // MIDI mappings changed: every learn button names its CC again.
+  showMidi(maps) {
+    for (const [key, control] of this.controls) {
+      const [slot, param] = key.split(".");
+      control.showMidi(maps.mappingOf(slot, param));
+    }
   }
 
   setParam(slotId, param, value) {

@@ -82,6 +82,7 @@ export function paramControl(spec, value, { effectLabel, send, learn }) {
   };
 
   let update;
+  let midi = null;
   if (spec.kind === "float") {
     const line = document.createElement("div");
     line.className = "param-line";
@@ -125,7 +126,10 @@ export function paramControl(spec, value, { effectLabel, send, learn }) {
     repeatOnHold(minus, () => nudge(-1));
     repeatOnHold(plus, () => nudge(1));
     line.append(minus, slider, plus);
-    if (learn) line.append(learnButton(spec, effectLabel, learn));
+    if (learn) {
+      midi = learnButton(spec, effectLabel, learn);
+      line.append(midi.element);
+    }
     row.append(line);
   } else if (spec.kind === "bool") {
     const toggle = document.createElement("button");
@@ -152,7 +156,7 @@ export function paramControl(spec, value, { effectLabel, send, learn }) {
     update = (v) => { current = v; output.textContent = String(v); };
   }
   update(value);
-  return { element: row, update, busy: () => dragging };
+  return { element: row, update, busy: () => dragging, showMidi: (m) => midi && midi.show(m) };
 }
 
 function stepButton(text, label) {
@@ -179,23 +183,35 @@ function repeatOnHold(button, action) {
   });
 }
 
+// MIDI learn: press, then move a knob on the controller; the button then
+// names the CC that moves this parameter. `learn(param)` resolves with the
+// new mapping ({cc, channel, ...}) or null when no CC arrived in time.
 function learnButton(spec, effectLabel, learn) {
   const button = document.createElement("button");
   button.type = "button";
   button.className = "learn";
-  button.textContent = "MIDI";
-  button.setAttribute("aria-label", `MIDI learn: ${effectLabel} ${spec.label}`);
   button.setAttribute("aria-pressed", "false");
+  let mapping = null;
+  const show = (next) => {
+    mapping = next || null;
+    button.setAttribute("aria-pressed", "false");
+    button.textContent = mapping ? `CC ${mapping.cc}` : "MIDI";
+    const mapped = mapping ? ` (now CC ${mapping.cc}${mapping.channel ? ` on channel ${mapping.channel}` : ""})` : "";
+    button.setAttribute("aria-label", `MIDI learn: ${effectLabel} ${spec.label}${mapped}`);
+  };
+  show(null);
   button.addEventListener("click", async () => {
+    if (button.getAttribute("aria-pressed") === "true") return;
     button.setAttribute("aria-pressed", "true");
     button.textContent = "Move a CC…";
     try {
-      await learn(spec.name);
+      const learned = await learn(spec.name);
+      show(learned || mapping);
+      if (!learned) throw new Error(`MIDI learn: no control change arrived for ${effectLabel} ${spec.label}`);
     } catch (error) {
+      show(mapping);
       button.dispatchEvent(new CustomEvent("problem", { detail: error, bubbles: true }));
-    } finally {
-      setTimeout(() => { button.setAttribute("aria-pressed", "false"); button.textContent = "MIDI"; }, 4000);
     }
   });
-  return button;
+  return { element: button, show };
 }

@@ -1,11 +1,14 @@
-// Presets and banks: switch presets, pick a bank, save as, import and export.
+// Presets, banks and setlists: switch presets, pick the active bank or
+// setlist, save as, import and export.
 
 import { api, download } from "./api.js";
+import { Lists } from "./lists.js";
 
 export class Library {
   constructor(root, app) {
     this.root = root;
     this.app = app;
+    this.lists = new Lists(root, app);
     this.bankSelect = root.querySelector("#bank-select");
     this.bankSelect.addEventListener("change", () => {
       if (this.bankSelect.value) app.command("select_bank", { bank: this.bankSelect.value });
@@ -30,24 +33,38 @@ export class Library {
       item.append(button);
       return item;
     }));
-    if (this.bankSelect.options.length && state.bank) this.bankSelect.value = state.bank;
+    if (this.bankSelect.options.length) this.bankSelect.value = state.bank || "";
+    this.lists.render();
   }
 
   async refresh() {
     try {
-      const [banks, presets] = await Promise.all([
-        this.app.conn.request("list_banks"), this.app.conn.request("list_presets")]);
-      this.renderBanks(banks.banks || []);
+      const [banks, setlists, presets] = await Promise.all([
+        this.app.conn.request("list_banks"), this.app.conn.request("list_setlists"),
+        this.app.conn.request("list_presets")]);
+      this.renderBanks(banks.banks || [], setlists.setlists || []);
       this.renderLibrary(presets.presets || []);
+      this.lists.set(banks.banks || [], setlists.setlists || [], presets.presets || []);
     } catch (error) {
       this.app.problem(error);
     }
   }
 
-  renderBanks(banks) {
+  // The active list: a bank or a setlist ("All presets" until one is chosen).
+  renderBanks(banks, setlists) {
     const current = this.app.state ? this.app.state.bank : null;
-    this.bankSelect.replaceChildren(new Option("All presets", ""),
-      ...banks.map((bank) => new Option(bank.name, bank.id)));
+    const all = new Option("All presets (no bank chosen)", "");
+    all.disabled = true;
+    const group = (label, entries) => {
+      const element = document.createElement("optgroup");
+      element.label = label;
+      element.append(...entries.map((entry) => new Option(entry.name, entry.id)));
+      return element;
+    };
+    const groups = [];
+    if (banks.length) groups.push(group("Banks", banks));
+    if (setlists.length) groups.push(group("Setlists", setlists));
+    this.bankSelect.replaceChildren(all, ...groups);
     this.bankSelect.value = current || "";
   }
 

@@ -67,32 +67,35 @@ export class Setup {
   }
 
   async midiMaps() {
-    const list = this.root.querySelector("#midi-maps");
     try {
-      const result = await this.app.conn.request("list_midi_maps");
-      const maps = result.maps || [];
-      if (!maps.length) {
-        const empty = document.createElement("li");
-        empty.textContent = "No mappings. Use the MIDI button next to a control, then move a knob on your controller.";
-        list.replaceChildren(empty);
-        return;
-      }
-      list.replaceChildren(...maps.map((map) => {
-        const item = document.createElement("li");
-        const text = document.createElement("span");
-        text.textContent = `CC ${map.cc}${map.channel ? ` (ch ${map.channel})` : ""} → ${map.slot}.${map.param}`;
-        const remove = document.createElement("button");
-        remove.type = "button";
-        remove.textContent = "Unmap";
-        remove.setAttribute("aria-label", `Remove the mapping of CC ${map.cc}`);
-        const args = map.channel ? { cc: map.cc, channel: map.channel } : { cc: map.cc };
-        remove.addEventListener("click", () => this.app.command("midi_unmap", args).then(() => this.midiMaps()));
-        item.append(text, remove);
-        return item;
-      }));
+      await this.app.midi.refresh();  // renders through the "change" event
     } catch (error) {
       this.app.problem(error);
     }
+  }
+
+  renderMidiMaps(maps) {
+    const list = this.root.querySelector("#midi-maps");
+    if (!maps.length) {
+      const empty = document.createElement("li");
+      empty.textContent = "No mappings. Press MIDI next to a control, then move a knob on your controller.";
+      list.replaceChildren(empty);
+      return;
+    }
+    list.replaceChildren(...maps.map((map) => {
+      const item = document.createElement("li");
+      item.dataset.cc = String(map.cc);
+      const text = document.createElement("span");
+      text.textContent = `CC ${map.cc}${map.channel ? ` (ch ${map.channel})` : ""} → ${map.slot}.${map.param}`;
+      const remove = document.createElement("button");
+      remove.type = "button";
+      remove.textContent = "Unmap";
+      remove.setAttribute("aria-label", `Remove the mapping of CC ${map.cc}`);
+      const args = map.channel ? { cc: map.cc, channel: map.channel } : { cc: map.cc };
+      remove.addEventListener("click", () => this.app.command("midi_unmap", args).then(() => this.midiMaps()));
+      item.append(text, remove);
+      return item;
+    }));
   }
 
   async devices() {
@@ -101,16 +104,21 @@ export class Setup {
       const tokens = await api("GET", "/tokens");
       list.replaceChildren(...tokens.map((token) => {
         const item = document.createElement("li");
+        item.dataset.token = token.id;
         const text = document.createElement("span");
         const when = new Date(token.last_used * 1000).toLocaleString();
-        text.textContent = `${shortAgent(token.label)} — last used ${when}`;
-        const revoke = document.createElement("button");
-        revoke.type = "button";
-        revoke.textContent = "Revoke";
-        revoke.setAttribute("aria-label", `Revoke ${shortAgent(token.label)}`);
-        revoke.addEventListener("click", () => api("DELETE", `/tokens/${token.id}`)
-          .then(() => this.devices()).catch((e) => this.app.problem(e)));
-        item.append(text, revoke);
+        const name = `${shortAgent(token.label)} ${token.id.slice(0, 6)}`;
+        text.textContent = `${name}${token.current ? " (this device)" : ""} — last used ${when}`;
+        item.append(text);
+        if (!token.current) {  // this device leaves with "Forget this device"
+          const revoke = document.createElement("button");
+          revoke.type = "button";
+          revoke.textContent = "Revoke";
+          revoke.setAttribute("aria-label", `Revoke ${name}`);
+          revoke.addEventListener("click", () => api("DELETE", `/tokens/${token.id}`)
+            .then(() => this.devices()).catch((e) => this.app.problem(e)));
+          item.append(revoke);
+        }
         return item;
       }));
     } catch (error) {

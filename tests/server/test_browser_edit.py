@@ -1,0 +1,255 @@
+"""Editing in the phone editor, in real Chromium against a real pedal: what
+the player does on each screen, and what the *engine* then holds (checked
+over the local control socket, never in the page's own state).
+
+Banks and setlists, the effect catalogue with a circuit effect and its
+netlist controls, snapshots, tempo and tap, import and export, paired
+devices and their revocation, the level meters, and touch reordering.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+from browser_support import IMG, PHONE, Watch, assert_fits_the_screen, open_card, pair, show_panel
+from server_support import PedalProcess, ServerProcess, SocketClient, slot_of
+
+
+@pytest.fixture
+def phone(browser: Any, server: ServerProcess, pedal: PedalProcess) -> Any:
+    context = browser.new_context(**PHONE, accept_downloads=True)
+    page = context.new_page()
+    page.watch = Watch(page)
+    page.on("dialog", lambda dialog: dialog.accept())  # confirm() of Remove/Delete
+    pair(page, server, pedal.pair_code())
+    yield page
+    assert page.watch.errors == []
+    context.close()
+
+
+@pytest.fixture
+def engine(pedal: PedalProcess) -> Any:
+    client = pedal.client()
+    yield client
+    client.close()
+
+
+def preset_ids(engine: SocketClient) -> set[str]:
+    return {p["id"] for p in engine.request("list_presets")["result"]["presets"]}
+
+
+def eventually(check: Callable[[], Any], what: str, timeout_s: float = 15.0) -> Any:
+    """Poll until ``check()`` is truthy (the engine applies commands in order,
+    but the page sends them when the user's gesture ends)."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        result = check()
+        if result:
+            return result
+        time.sleep(0.05)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+def test_setlist_is_built_used_and_followed_by_the_footswitch(phone: Any, engine: SocketClient) -> None:
+    page = phone
+    names = {p["id"]: p["name"] for p in engine.request("list_presets")["result"]["presets"]}
+    show_panel(page, "presets")
+    page.click("#new-list")
+    page.select_option("#list-kind", "setlist")
+    page.fill("#list-name", "Friday Gig")
+    for preset_id in ("lead", "clean", "ambient"):
+        page.select_option("#list-pick", preset_id)
+        page.click("#list-add")
+    page.click("#list-presets li[data-preset=clean] button[aria-label^='Move'][aria-label$='up']")
+    assert page.locator("#list-presets li span").all_text_contents() == [
+        f"1. {names['clean']}", f"2. {names['lead']}", f"3. {names['ambient']}"]
+    assert_fits_the_screen(page, PHONE["viewport"]["width"])
+    page.screenshot(path=str(IMG / "ui-lists.png"))
+    page.click("#list-editor button[type=submit]")
+    page.wait_for_selector("#list-editor", state="hidden")
+
+    def stored() -> Any:
+        return {s["id"]: s for s in engine.request("list_setlists")["result"]["setlists"]}.get("friday-gig")
+
+    setlist = eventually(stored, "the setlist in the pedal's library")
+    assert setlist["name"] == "Friday Gig" and setlist["presets"] == ["clean", "lead", "ambient"]
+
+    page.click("#lists li[data-list=friday-gig] button.use")
+    eventually(lambda: engine.state()["bank"] == "friday-gig", "the setlist to be in use")
+    assert [p["id"] for p in engine.state()["presets"]] == ["clean", "lead", "ambient"]
+    page.wait_for_function("""(want) => [...document.querySelectorAll('#preset-list .preset')]
+        .map((b) => b.textContent).join('|') === want""",
+                           arg=f"1. {names['clean']}|2. {names['lead']}|3. {names['ambient']}")
+    assert page.input_value("#bank-select") == "friday-gig"
+
+    # The footswitch steps through the setlist's order, and the page follows.
+    engine.request("select_preset", preset="lead")
+    assert engine.request("press", switch="fs2")["type"] == "ack"
+    assert engine.state()["preset"] == "ambient"
+    page.wait_for_selector(f"#preset-name:text-is('{names['ambient']}')")
+
+    page.click("#lists li[data-list=friday-gig] button:text('Delete')")
+    eventually(lambda: stored() is None, "the setlist to be deleted")
+    page.wait_for_selector("#lists li[data-list=friday-gig]", state="detached")
+    engine.request("select_preset", preset="clean")
+
+
+def test_circuit_effect_is_added_with_its_netlist_controls_and_removed(
+        phone: Any, engine: SocketClient) -> None:
+    page = phone
+    circuits = page.evaluate("() => fetch('/api/v1/circuits').then((r) => r.json())")
+    ts808 = next(c for c in circuits if c["netlist"] == "ts808")
+    controls = [p["name"] for p in ts808["params"] if p["name"] != "netlist"]
+    assert controls, "the TS808 netlist declares its controls"
+    before = [n["id"] for n in engine.state()["chain"]]
+    page.select_option("#add-effect-select", "circuit:ts808")
+    page.click("#add-effect button[type=submit]")
+
+    def added() -> Any:
+        return next((n for n in engine.state()["chain"] if n["id"] not in before), None)
+
+    slot = eventually(added, "the circuit in the engine's chain", timeout_s=90.0)
+    assert slot["effect"] == "circuit" and slot["params"]["netlist"] == "ts808"
+    card = page.locator(f".pedal[data-slot={slot['id']}]")
+    card.wait_for()
+    assert ts808["label"] in card.locator(".pedal-name").text_content()
+    open_card(page, slot["id"])
+    shown = card.locator("input.slider").evaluate_all("(els) => els.map((e) => e.dataset.param)")
+    assert shown == [p["name"] for p in ts808["params"] if p["name"] != "netlist"
+                     and p["kind"] == "float"]
+    first = shown[0]
+    value_before = slot["params"][first]
+    card.locator(f".param:has(input[data-param={first}]) .step").nth(1).tap()
+    eventually(lambda: slot_of(engine.state(), slot["id"])["params"][first] > value_before,
+               f"the circuit's {first} to move")
+    card.scroll_into_view_if_needed()
+    page.screenshot(path=str(IMG / "ui-circuit.png"))
+
+    card.locator("button.remove").click()
+    eventually(lambda: slot["id"] not in [n["id"] for n in engine.state()["chain"]],
+               "the circuit to leave the chain")
+    card.wait_for(state="detached")
+    assert [n["id"] for n in engine.state()["chain"]] == before
+
+
+def test_snapshots_tempo_and_tap(phone: Any, engine: SocketClient) -> None:
+    page = phone
+    snapshots = engine.state()["snapshots"]
+    assert len(snapshots) >= 2
+    page.click(f".snapshot:text-is('{snapshots[1]}')")
+    eventually(lambda: engine.state()["snapshot"] == 1, "snapshot 2 in the engine")
+    page.wait_for_selector(f".snapshot[aria-pressed=true]:text-is('{snapshots[1]}')")
+
+    show_panel(page, "setup")
+    page.fill("#tempo", "97.5")
+    page.click("#tempo-form button[type=submit]")
+    eventually(lambda: engine.state()["tempo_bpm"] == pytest.approx(97.5), "tempo 97.5")
+    # Four taps half a second apart: 120 BPM, give or take the machine's jitter.
+    for _ in range(4):
+        page.click("#tap")
+        time.sleep(0.5)
+    tempo = eventually(lambda: (t := engine.state()["tempo_bpm"]) != pytest.approx(97.5) and t,
+                       "a tapped tempo")
+    assert 90 < tempo < 150
+    page.wait_for_function("(bpm) => Math.abs(Number(document.querySelector('#tempo').value) - bpm) < 0.06",
+                           arg=tempo)
+
+
+def test_one_preset_and_the_library_export_and_import(phone: Any, engine: SocketClient,
+                                                      tmp_path: Path) -> None:
+    page = phone
+    show_panel(page, "presets")
+    current = engine.state()["preset"]
+    with page.expect_download() as download:
+        page.click("#export-preset")
+    exported = json.loads(Path(download.value.path()).read_text())
+    stored = engine.request("get_preset", id=current)["result"]
+    assert exported == stored.get("preset", stored)
+
+    exported.update(id="imported-copy", name="Imported Copy")
+    file = tmp_path / "imported-copy.json"
+    file.write_text(json.dumps(exported))
+    page.set_input_files("#import-file", str(file))
+    eventually(lambda: "imported-copy" in preset_ids(engine),
+               "the imported preset in the library")
+    page.wait_for_selector("#library-list li:has-text('Imported Copy')")
+
+    with page.expect_download() as download:
+        page.click("#export-library")
+    library = json.loads(Path(download.value.path()).read_text())
+    assert {p["id"] for p in library["presets"]} == preset_ids(engine)
+    assert engine.request("delete_preset", id="imported-copy")["type"] == "ack"
+    page.wait_for_selector("#library-list li:has-text('Imported Copy')", state="detached")
+
+    # The whole library back in: the deleted preset returns.
+    file = tmp_path / "library.json"
+    file.write_text(json.dumps(library))
+    page.set_input_files("#import-file", str(file))
+    eventually(lambda: "imported-copy" in preset_ids(engine),
+               "the library import")
+    assert engine.request("delete_preset", id="imported-copy")["type"] == "ack"
+
+
+def test_paired_devices_are_listed_and_a_revoked_phone_must_pair_again(
+        browser: Any, phone: Any, server: ServerProcess, pedal: PedalProcess) -> None:
+    other = browser.new_context(**PHONE)
+    second = other.new_page()
+    pair(second, server, pedal.pair_code())
+    tokens = second.evaluate("() => fetch('/api/v1/tokens').then((r) => r.json())")
+    second_id = next(t["id"] for t in tokens if t["current"])
+
+    page = phone
+    show_panel(page, "setup")
+    me = page.locator("#devices li:has-text('(this device)')")
+    me.wait_for()
+    assert me.locator("button").count() == 0
+    page.locator(f"#devices li[data-token='{second_id}'] button:text('Revoke')").click()
+    page.wait_for_selector(f"#devices li[data-token='{second_id}']", state="detached")
+    second.wait_for_selector("#pairing", state="visible")
+    assert second.evaluate("() => fetch('/api/v1/state').then((r) => r.status)") == 401
+    assert_fits_the_screen(page, PHONE["viewport"]["width"])
+    other.close()
+
+
+def test_meters_show_the_engine_levels(phone: Any, engine: SocketClient) -> None:
+    status = engine.request("status")["result"]
+    assert status["input_peak_db"] > -60, "the virtual input plays a signal"
+    page = phone
+    page.wait_for_function("() => document.querySelector('#meter-in').value > -60")
+    page.wait_for_function("() => document.querySelector('#meter-out').value > -60")
+    assert page.locator("#dsp").text_content().startswith("DSP ")
+    label = page.locator("#meter-in").get_attribute("aria-valuetext")
+    assert label.startswith("input ") and label.endswith(" dB")
+
+
+def test_touch_drag_reorders_the_chain(phone: Any, engine: SocketClient) -> None:
+    """A finger on the handle (real touch events through the DevTools
+    protocol), dragged to the top of the board."""
+    page = phone
+    order = [n["id"] for n in engine.state()["chain"]]
+    last = order[-1]
+    handle = page.locator(f".pedal[data-slot={last}] .handle").bounding_box()
+    top = page.locator(".pedal").first.bounding_box()
+    assert handle is not None and top is not None
+    x = handle["x"] + handle["width"] / 2
+    y = handle["y"] + handle["height"] / 2
+    cdp = page.context.new_cdp_session(page)
+
+    def touch(kind: str, y_px: float) -> None:
+        points = [] if kind == "touchEnd" else [{"x": x, "y": y_px, "id": 1}]
+        cdp.send("Input.dispatchTouchEvent", {"type": kind, "touchPoints": points})
+
+    touch("touchStart", y)
+    steps = 12
+    for i in range(1, steps + 1):
+        touch("touchMove", y + (top["y"] + 8 - y) * i / steps)
+    touch("touchEnd", top["y"] + 8)
+    eventually(lambda: engine.state()["chain"][0]["id"] == last, "the dragged effect first")
+    assert [n["id"] for n in engine.state()["chain"]] == [last, *order[:-1]]
+    page.wait_for_function(f"() => document.querySelector('.pedal').dataset.slot === '{last}'")
+    engine.request("move_effect", slot=last, index=len(order) - 1)
