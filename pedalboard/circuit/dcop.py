@@ -36,11 +36,13 @@ def port_currents(system: CircuitSystem, v: np.ndarray, rate2: float = 0.0
                   ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Port currents, their Jacobian and the junction charges at ``v``."""
     k = len(v)
-    vec = np.zeros((dev.SCRATCH_ROWS, max(k, 1)))
+    vec = np.zeros((dev.DEVICE_ROWS, max(k, 1)))
     vec[dev.V, :k] = v
     jac = np.zeros((k, k))
-    dev.eval_devices_py(system.codes, np.asarray(system.port_starts, dtype=np.int64),
-                     system.rows, vec, rate2, np.zeros(k), jac)
+    history = np.zeros(k)
+    starts = np.asarray(system.port_starts, dtype=np.int64)
+    for d in range(len(system.devices)):
+        dev.eval_device(d, system.codes, starts, system.rows, vec, rate2, history, jac)
     return vec[dev.CUR, :k].copy(), jac, vec[dev.Q, :k].copy()
 
 

@@ -42,14 +42,15 @@ GMIN = 1e-12
 PARAMS_PER_DEVICE = 16
 MIN_OHMS = 1e-3
 DIODE, BJT, JFET = 0, 1, 2
-#: Rows of the kernel's scratch array ``vec``: Newton's right-hand side,
-#: port voltages, port currents, charges, capacitances, residual, step, next state.
-P, V, CUR, Q, CQ, RES, DV, XN = range(8)
-SCRATCH_ROWS = 8
+#: Rows of the scratch array ``vec`` that :func:`eval_device` reads (port
+#: voltages) and writes (currents, charges, capacitances); the solver adds
+#: its own rows after these.
+V, CUR, Q, CQ = range(4)
+DEVICE_ROWS = 4
 jit = numba.njit(cache=True, nogil=True, error_model="numpy")
-#: Inlined into the kernel at numba-IR level: no call with array arguments
-#: (whose reference counting costs more than a diode) in the per-sample path.
-inline = numba.njit(cache=True, nogil=True, error_model="numpy", inline="always")
+#: Array code runs without numba's reference counting (see
+#: :mod:`pedalboard.circuit.solver`): it is the per-step path.
+array_jit = numba.njit(cache=True, nogil=True, error_model="numpy", _nrt=False)
 
 
 # -------------------------------------------------------------- primitives
@@ -331,53 +332,45 @@ def jfet_point(vgs: float, vgd: float, vto: float, beta: float, lam: float, i_s:
     return igs + ids, igd - ids, ggs + d_gs, d_gd, -d_gs, ggd - d_gd
 
 
-@inline
-def eval_devices(codes: np.ndarray, starts: np.ndarray, rows: np.ndarray, vec: np.ndarray,
-                 rate2: float, hq: np.ndarray, jac: np.ndarray) -> None:
+@array_jit
+def eval_device(d: int, codes: np.ndarray, starts: np.ndarray, rows: np.ndarray,
+                vec: np.ndarray, rate2: float, hq: np.ndarray, jac: np.ndarray) -> None:
     """Port currents ``vec[CUR]``, charges ``vec[Q]``, capacitances
-    ``vec[CQ]`` and the block-diagonal Jacobian ``jac`` at the port voltages
-    ``vec[V]``; ``rate2`` = 2/T (0 for DC), ``hq`` the charge history. A
-    junction capacitance adds ``rate2*q - h`` to its port current."""
-    for d in range(codes.shape[0]):
-        code = codes[d]
-        p = starts[d]
-        if code == DIODE:
-            i, g, q, c = diode_point(vec[V, p], rows[d, 0], rows[d, 1], rows[d, 2], rows[d, 3],
-                                     rows[d, 4], rows[d, 5], rows[d, 6])
-            vec[Q, p] = q
-            vec[CQ, p] = c
-            vec[CUR, p] = i + rate2 * q - hq[p]
-            jac[p, p] = g + rate2 * c
-            continue
-        if code == BJT:
-            vbe = vec[V, p]
-            vbc = vec[V, p + 1]
-            j1, j2, g11, g12, g21, g22 = bjt_point(vbe, vbc, rows[d, 0], rows[d, 1], rows[d, 2],
-                                                   rows[d, 3], rows[d, 4], rows[d, 5])
-            qe, ce = depletion(vbe, rows[d, 6], rows[d, 7], rows[d, 8], rows[d, 12])
-            qc, cc = depletion(vbc, rows[d, 9], rows[d, 10], rows[d, 11], rows[d, 12])
-        else:
-            j1, j2, g11, g12, g21, g22 = jfet_point(vec[V, p], vec[V, p + 1], rows[d, 0],
-                                                    rows[d, 1], rows[d, 2], rows[d, 3],
-                                                    rows[d, 4])
-            qe = ce = qc = cc = 0.0
-        vec[Q, p] = qe
-        vec[Q, p + 1] = qc
-        vec[CQ, p] = ce
-        vec[CQ, p + 1] = cc
-        vec[CUR, p] = j1 + rate2 * qe - hq[p]
-        vec[CUR, p + 1] = j2 + rate2 * qc - hq[p + 1]
-        jac[p, p] = g11 + rate2 * ce
-        jac[p, p + 1] = g12
-        jac[p + 1, p] = g21
-        jac[p + 1, p + 1] = g22 + rate2 * cc
-
-
-@jit
-def eval_devices_py(codes: np.ndarray, starts: np.ndarray, rows: np.ndarray, vec: np.ndarray,
-                    rate2: float, hq: np.ndarray, jac: np.ndarray) -> None:
-    """:func:`eval_devices` callable from Python (the DC solver)."""
-    eval_devices(codes, starts, rows, vec, rate2, hq, jac)
+    ``vec[CQ]`` and the Jacobian block ``jac`` of device ``d`` at the port
+    voltages ``vec[V]``; ``rate2`` = 2/T (0 for DC), ``hq`` the charge
+    history. A junction capacitance adds ``rate2*q - h`` to its port current
+    (trapezoidal, charge-conserving)."""
+    code = codes[d]
+    p = starts[d]
+    if code == DIODE:
+        i, g, q, c = diode_point(vec[V, p], rows[d, 0], rows[d, 1], rows[d, 2], rows[d, 3],
+                                 rows[d, 4], rows[d, 5], rows[d, 6])
+        vec[Q, p] = q
+        vec[CQ, p] = c
+        vec[CUR, p] = i + rate2 * q - hq[p]
+        jac[p, p] = g + rate2 * c
+        return
+    if code == BJT:
+        vbe = vec[V, p]
+        vbc = vec[V, p + 1]
+        j1, j2, g11, g12, g21, g22 = bjt_point(vbe, vbc, rows[d, 0], rows[d, 1], rows[d, 2],
+                                               rows[d, 3], rows[d, 4], rows[d, 5])
+        qe, ce = depletion(vbe, rows[d, 6], rows[d, 7], rows[d, 8], rows[d, 12])
+        qc, cc = depletion(vbc, rows[d, 9], rows[d, 10], rows[d, 11], rows[d, 12])
+    else:
+        j1, j2, g11, g12, g21, g22 = jfet_point(vec[V, p], vec[V, p + 1], rows[d, 0],
+                                                rows[d, 1], rows[d, 2], rows[d, 3], rows[d, 4])
+        qe = ce = qc = cc = 0.0
+    vec[Q, p] = qe
+    vec[Q, p + 1] = qc
+    vec[CQ, p] = ce
+    vec[CQ, p + 1] = cc
+    vec[CUR, p] = j1 + rate2 * qe - hq[p]
+    vec[CUR, p + 1] = j2 + rate2 * qc - hq[p + 1]
+    jac[p, p] = g11 + rate2 * ce
+    jac[p, p + 1] = g12
+    jac[p + 1, p] = g21
+    jac[p + 1, p + 1] = g22 + rate2 * cc
 
 
 @jit

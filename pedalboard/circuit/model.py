@@ -18,11 +18,12 @@ from pathlib import Path
 
 import numpy as np
 
-from pedalboard.circuit import oversampling
+from pedalboard.circuit import oversampling, solver
 from pedalboard.circuit.compiler import CircuitSystem, discretize
 from pedalboard.circuit.dcop import operating_point, port_currents
+from pedalboard.circuit.devices import DIODE
 from pedalboard.circuit.netlist import ControlSpec, Netlist, NetlistError, parse_netlist
-from pedalboard.circuit.solver import SCRATCH_ROWS, run_circuit
+from pedalboard.circuit.solver import HISTORY_ROWS, SCRATCH_ROWS, fuse, run_circuit
 
 __all__ = ["CircuitModel", "ControlSpec"]
 
@@ -32,20 +33,18 @@ class _State:
     """Everything the kernel mutates for one channel."""
 
     x: np.ndarray
-    v1: np.ndarray
-    v2: np.ndarray
-    hq: np.ndarray
+    hist: np.ndarray  # rows: v[n-1], v[n-2], charge history (solver.V1, V2, HQ)
     up_hist: np.ndarray
     down_hist: np.ndarray
     positions: np.ndarray
     stats: np.ndarray
 
     def copy(self) -> _State:
-        return _State(*(a.copy() for a in (self.x, self.v1, self.v2, self.hq, self.up_hist,
-                                           self.down_hist, self.positions, self.stats)))
+        return _State(*(a.copy() for a in (self.x, self.hist, self.up_hist, self.down_hist,
+                                           self.positions, self.stats)))
 
     def assign(self, other: _State) -> None:
-        for name in ("x", "v1", "v2", "hq", "up_hist", "down_hist", "positions", "stats"):
+        for name in ("x", "hist", "up_hist", "down_hist", "positions", "stats"):
             getattr(self, name)[:] = getattr(other, name)
 
 
@@ -75,23 +74,16 @@ class CircuitModel:
         self._codes = system.codes
         self._starts = np.asarray(system.port_starts, dtype=np.int64)
         self._rows = system.rows
-        lo = np.zeros(k, dtype=np.int64)
-        hi = np.zeros(k, dtype=np.int64)
-        for d, start in enumerate(self._starts):
-            count = len(system.devices[d].ports)
-            lo[start:start + count] = start
-            hi[start:start + count] = start + count
-        self._block_lo, self._block_hi = lo, hi
-        self._vt = np.ascontiguousarray(system.port_vt, dtype=np.float64)
-        self._vcrit = np.ascontiguousarray(system.port_vcrit, dtype=np.float64)
+        self._port_info, self._port_int = _port_tables(system)
         self._mats = list(self.matrices_for(self._values))
-        nx = self._mats[0].shape[0]
+        nx = self._mats[1].shape[0] - 1
         self._vec = np.zeros((SCRATCH_ROWS, max(k, nx, 1)))
         self._jac = np.zeros((k, k))
         self._J = np.zeros((k, k))
+        self._marks = np.zeros((2, k), dtype=np.int64)
         taps_up = self.resampler.up_taps.shape[1]
         taps_down = self.resampler.down_taps.shape[0]
-        self._state = _State(np.zeros(nx), np.zeros(k), np.zeros(k), np.zeros(k),
+        self._state = _State(np.zeros(nx), np.zeros((HISTORY_ROWS, k)),
                              np.zeros(2 * taps_up), np.zeros(2 * taps_down),
                              np.zeros(3, dtype=np.int64), np.zeros(2, dtype=np.int64))
         self._initial: _State | None = None
@@ -114,6 +106,7 @@ class CircuitModel:
         twin._vec = self._vec.copy()
         twin._jac = self._jac.copy()
         twin._J = self._J.copy()
+        twin._marks = self._marks.copy()
         twin._values = dict(self._values)
         return twin
 
@@ -134,10 +127,13 @@ class CircuitModel:
         return dict(self._values)
 
     def matrices_for(self, values: Mapping[str, float]) -> tuple[np.ndarray, ...]:
-        """The kernel's DK matrices for a control setting (numpy, ~0.3 ms);
-        safe to call from any thread."""
+        """The kernel's matrices (``Wp``, ``Ws``, ``F``: see
+        :func:`pedalboard.circuit.solver.fuse`) for a control setting (numpy,
+        ~0.3 ms); safe to call from any thread."""
         mats, _ = discretize(self.system, dict(values), self.oversample * self.sample_rate)
-        return mats.arrays()
+        Wp, Ws = fuse(mats.A, mats.B, mats.b, mats.C, mats.D, mats.E, mats.e, mats.G, mats.H,
+                      mats.h, mats.K)
+        return Wp, Ws, np.ascontiguousarray(mats.F)
 
     def load_matrices(self, arrays: tuple[np.ndarray, ...]) -> None:
         """Copy precomputed matrices into the live ones (no allocation)."""
@@ -176,11 +172,10 @@ class CircuitModel:
         if st.inductor_current_rows:
             x[~caps] = op.z[st.inductor_current_rows]
         s.x[:] = x
-        s.v1[:] = op.port_volts
-        s.v2[:] = op.port_volts
-        k = s.v1.shape[0]
-        if k:
-            s.hq[:] = self.rate2 * port_currents(self.system, op.port_volts)[2]
+        s.hist[solver.V1] = op.port_volts
+        s.hist[solver.V2] = op.port_volts
+        if s.hist.shape[1]:
+            s.hist[solver.HQ] = self.rate2 * port_currents(self.system, op.port_volts)[2]
         s.up_hist[:] = 0.0
         # The decimator's history holds the resting output, so no step at start.
         s.down_hist[:] = op.node_volts[self.output_node]
@@ -193,14 +188,13 @@ class CircuitModel:
                       live_steps: int = -1) -> None:
         """Streaming: float64 in -> float64 out (delayed by :attr:`latency`).
         Allocates nothing; this is what the real-time effect calls."""
-        A, B, b, C, D, E, e, F, G, HH, K = self._mats
+        Wp, Ws, F = self._mats
         s = self._state
         r = self.resampler
-        run_circuit(volts_in, volts_out, A, B, b, C, D, E, e, F, G, HH, K, self._codes,
-                    self._starts, self._rows, self._block_lo, self._block_hi, self._vt,
-                    self._vcrit, self.rate2, s.x, s.v1, s.v2, s.hq, self._vec, self._jac,
-                    self._J, r.up_taps, s.up_hist, r.down_taps, s.down_hist, s.positions,
-                    s.stats, live_steps)
+        run_circuit(volts_in, volts_out, Wp, Ws, F, self._codes, self._starts, self._rows,
+                    self._port_info, self._port_int, self.rate2, s.x, s.hist, self._vec,
+                    self._jac, self._J, self._marks, r.up_taps, s.up_hist, r.down_taps,
+                    s.down_hist, s.positions, s.stats, live_steps)
 
     def process_volts(self, volts: np.ndarray) -> np.ndarray:
         """Audio-rate volts at Vin -> volts at the output node, time-aligned
@@ -232,8 +226,31 @@ class CircuitModel:
             "elements": [e.name for e in self.netlist.elements],
             "controls": [c.__dict__ for c in self.controls],
             "ports": self.system.num_ports,
-            "states": int(self._mats[0].shape[0]),
+            "states": int(self._mats[1].shape[0] - 1),
             "operating_point": self.operating_point,
             "output_node": self.output_node,
             "latency_samples": self.latency,
         }
+
+
+def _port_tables(system: CircuitSystem) -> tuple[np.ndarray, np.ndarray]:
+    """Per-port data for the kernel: (n*Vt, critical voltage, freeze
+    threshold) and (first port of its device, last+1, device index).
+
+    Only a diode without junction or transit-time charge may be frozen (see
+    :mod:`pedalboard.circuit.solver`): its current is then a pure
+    exponential, ``-IS`` to double precision below the threshold."""
+    k = system.num_ports
+    info = np.zeros((k, 3))
+    ints = np.zeros((k, 3), dtype=np.int64)
+    info[:, solver.VT] = system.port_vt
+    info[:, solver.VCRIT] = system.port_vcrit
+    info[:, solver.OFF] = -np.inf
+    for d, start in enumerate(system.port_starts):
+        device = system.devices[d]
+        count = len(device.ports)
+        ints[start:start + count] = (start, start + count, d)
+        charge_free = device.params[2] == 0.0 and device.params[6] == 0.0  # CJO, TT
+        if device.code == DIODE and charge_free:
+            info[start, solver.OFF] = -solver.FREEZE_THERMAL_VOLTAGES * device.port_vt[0]
+    return info, ints

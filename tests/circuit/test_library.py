@@ -28,7 +28,8 @@ import pytest
 
 from pedalboard.circuit.netlist import parse_netlist
 from pedalboard.circuit.ngspice import simulate_reference
-from pedalboard.circuit.verify import error_db, input_volts, run_model, run_solver
+from pedalboard.circuit.verify import error_db, input_volts, run_model, run_solver, verify_netlist
+from pedalboard.errors import PedalError
 
 CIRCUITS_DIR = Path(__file__).resolve().parents[2] / "circuits"
 NETLISTS = sorted(CIRCUITS_DIR.glob("*.cir"))
@@ -205,3 +206,32 @@ def test_hard_fuzz_converges_to_ngspice(references, name: str) -> None:
                                   controls=controls), reference) for factor in (16, 32, 64)]
     assert errors[1] < errors[0] - 8.0
     assert errors[2] < -55.0, errors
+
+
+def test_verify_netlist_reports_the_contract_figure(tmp_path: Path) -> None:
+    import soundfile
+
+    path = CIRCUITS_DIR / "diode_clipper_si.cir"
+    result = verify_netlist(path, oversample=4, duration_s=0.05, controls={"drive": 1.0})
+    assert result.error_db == pytest.approx(error_db(result.model, result.reference))
+    assert result.error_db < -50.0 and result.solver_error_db < -50.0
+    assert result.newton_failures == 0 and result.speed_x_realtime > 0
+    summary = result.to_dict()
+    assert "reference" not in summary and "model" not in summary
+    assert summary["controls"] == {"drive": 1.0} and summary["oversample"] == 4
+    # A WAV file is an input too (scaled to 0.3 V peak, faded in).
+    wav = tmp_path / "clip.wav"
+    soundfile.write(wav, input_volts("hot", 0.05, SAMPLE_RATE), 48000, subtype="DOUBLE")
+    from_wav = verify_netlist(path, oversample=4, duration_s=0.05, input=str(wav),
+                              controls={"drive": 1.0})
+    assert from_wav.error_db < -50.0
+    assert np.max(np.abs(from_wav.reference)) > 0.1  # the clip did reach the circuit
+
+
+def test_verify_inputs_start_at_rest_and_have_their_peaks() -> None:
+    for kind, peak in (("guitar", 0.3), ("hot", 1.0), ("sweep", 0.3)):
+        volts = input_volts(kind, 0.1, SAMPLE_RATE)
+        assert volts.size == 4800 and volts[0] == 0.0
+        assert np.max(np.abs(volts)) == pytest.approx(peak, rel=1e-3)
+    with pytest.raises(PedalError, match=r"nowhere\.wav"):
+        input_volts("/nowhere.wav", 0.1, SAMPLE_RATE)
