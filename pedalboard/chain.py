@@ -199,6 +199,9 @@ class Slot:
     def set_tempo(self, bpm: float) -> None:
         self.processor.set_tempo(bpm)
 
+    def warm_up(self) -> None:
+        self.processor.warm_up()
+
     def process_inplace(self, block: np.ndarray) -> None:
         target = 0.0 if self._bypass else 1.0
         frames = block.shape[1]
@@ -331,6 +334,12 @@ class Chain:
         for slot in self.slots:
             slot.set_tempo(bpm)
 
+    def warm_up(self) -> None:
+        """Load every kernel the audio path may call (see :meth:`Effect.warm_up`);
+        after :meth:`prepare`, before the chain goes live."""
+        for slot in self.slots:
+            slot.warm_up()
+
     # ------------------------------------------------------------ processing
     def prepare(self, sample_rate: float, channels: int, max_block: int = MAX_BLOCK) -> None:
         """Allocate everything for a rate, channel count and largest block.
@@ -413,6 +422,10 @@ class Parallel:
     def set_tempo(self, bpm: float) -> None:
         for branch in self.branches:
             branch.set_tempo(bpm)
+
+    def warm_up(self) -> None:
+        for branch in self.branches:
+            branch.warm_up()
 
     def prepare(self, sample_rate: float, channels: int, max_block: int) -> None:
         for branch in self.branches:

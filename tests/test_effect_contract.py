@@ -149,3 +149,42 @@ def test_round_trip_and_description(name: str) -> None:
     described = effect.describe()
     assert described["effect"] == name and all("name" in p for p in described["params"])
     effect_class(name).check_params({})
+
+
+#: Variants that take another code path than the defaults.
+AUDIO_PATH_CASES = [(name, {}) for name in EFFECTS] + [
+    ("delay", {"ping_pong": True, "mod_depth_ms": 1.0}),
+    ("overdrive", {"oversample": "4"}),
+    ("distortion", {"oversample": "4"}),
+    ("fuzz", {"oversample": "4"}),
+]
+
+
+@pytest.mark.parametrize(("name", "params"), AUDIO_PATH_CASES,
+                         ids=[f"{n}{'-' if p else ''}{'-'.join(p)}" for n, p in AUDIO_PATH_CASES])
+def test_processing_allocates_no_block_sized_arrays(name: str, params: dict) -> None:
+    """The audio path allocates nothing per block: over steady and gliding
+    4096-frame stereo blocks, Python's allocator never holds more than a few
+    small objects (one float32 copy of the block alone would be 32 kB)."""
+    import tracemalloc
+
+    effect = create_effect(name, params)
+    effect.prepare(SR, 2, 4096)
+    effect.warm_up()  # as the engine does before a chain goes live
+    block = np.random.default_rng(0).standard_normal((2, 4096)).astype(np.float32)
+    effect.process_inplace(block)
+    floats = [p for p in effect.param_specs() if p.kind == "float"]
+    peak = 0
+    tracemalloc.start()
+    try:
+        for i in range(10):
+            if i >= 5 and floats:  # glide a parameter: the chunked path
+                spec = floats[i % len(floats)]
+                effect.set_param(spec.name, spec.from_position(0.1 * i))  # the control thread's work
+            tracemalloc.reset_peak()
+            before = tracemalloc.get_traced_memory()[0]
+            effect.process_inplace(block)
+            peak = max(peak, tracemalloc.get_traced_memory()[1] - before)
+    finally:
+        tracemalloc.stop()
+    assert peak < 8192, f"{name}: {peak} bytes allocated in the audio path"

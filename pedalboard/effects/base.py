@@ -263,6 +263,26 @@ class Effect:
         self._needs_configure = True
         self._reset()
 
+    def warm_up(self) -> None:
+        """Run the kernels once on both block layouts the audio path uses: a
+        whole block, and the strided chunks of a parameter glide (a column
+        slice of a 2-D array is another numba signature). numba compiles, or
+        loads from its cache, here and not at the first knob turn inside the
+        audio callback. Call after :meth:`prepare`, off the audio thread, before
+        the effect goes live (the engine does); offline rendering skips it and
+        loads only what it uses. The state is reset afterwards."""
+        if not self.sample_rate:
+            raise RuntimeError(f"{self.name}: prepare() before warm_up()")
+        frames = min(2 * SMOOTHING_CHUNK, self.max_block)
+        scratch = np.zeros((self.channels, frames), np.float32)
+        current = self._smooth.current.copy()
+        _glide(current, self._smooth.target, self._smooth.seconds, self._smooth.snap, 1e-3)
+        self._configure()
+        self._process(scratch)
+        self._process(scratch[:, : max(1, frames // 2)])
+        self._needs_configure = True
+        self._reset()
+
     def reset(self) -> None:
         """Clear all internal state (delay lines, envelopes): silence, no tails."""
         self._smooth.current[:] = self._smooth.target

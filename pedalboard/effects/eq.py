@@ -297,6 +297,16 @@ class Eq(Effect):
         self._level = 1.0
         self._target_level = 1.0
 
+    def warm_up(self) -> None:
+        super().warm_up()
+        # The cascade runs only when a band is on, which the defaults leave
+        # off: compile it for both block layouts here, not at the first band
+        # switched on in the audio callback.
+        coeffs, state = self._packed[1]
+        scratch = np.zeros((self.channels, 2), np.float32)
+        biquad_cascade_pairs(scratch, coeffs, state)
+        biquad_cascade_pairs(scratch[:, :1], coeffs, state)
+
     def _reset(self) -> None:
         for _, state in self._packed:
             state[:] = 0.0

@@ -233,6 +233,7 @@ class Engine:
     def _warm(self, chain: Chain) -> None:
         """Run one silent block through ``chain`` and reset it, so compiled
         kernels are loaded here and not in the callback's first block."""
+        chain.warm_up()  # both block layouts, the glide path too
         block = np.zeros((self.channels, self.block_size), dtype=np.float32)
         chain.process_inplace(block)
         chain.reset()
@@ -248,6 +249,7 @@ class Engine:
             try:
                 effect = create_effect(name)
                 effect.prepare(self.sample_rate, self.channels, ENGINE_MAX_BLOCK)
+                effect.warm_up()
                 block[:] = 0.0
                 effect.process_inplace(block)
             except Exception:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import itertools
-import tracemalloc
 
 import numpy as np
 import pytest
@@ -191,27 +190,3 @@ def test_tail_bound_covers_the_repeats() -> None:
     after = out[int(seconds * SR) :]
     assert np.max(np.abs(after)) < 10 ** (-90 / 20)
     assert np.max(np.abs(out[int(0.9 * seconds * SR) :])) > 0  # and it is not far too long
-
-
-@pytest.mark.parametrize("params", [{}, {"ping_pong": True, "mod_depth_ms": 1.0}])
-def test_processing_allocates_no_block_sized_arrays(params: dict) -> None:
-    """The audio path allocates nothing per block: over steady and gliding
-    4096-frame stereo blocks, Python's allocator never holds more than a few
-    small objects (one float32 copy of the block alone would be 32 kB)."""
-    effect = Delay(feedback=0.5, **params)
-    effect.prepare(SR, 2, 4096)
-    effect.reset()
-    block = np.random.default_rng(0).standard_normal((2, 4096)).astype(np.float32)
-    effect.process_inplace(block)
-    floats = [p for p in effect.param_specs() if p.kind == "float"]
-    tracemalloc.start()
-    try:
-        for i in range(10):
-            if i >= 5:  # glide a parameter: the chunked path
-                spec = floats[i % len(floats)]
-                effect.set_param(spec.name, spec.from_position(0.1 * i))
-            effect.process_inplace(block)
-        peak = tracemalloc.get_traced_memory()[1]
-    finally:
-        tracemalloc.stop()
-    assert peak < 8192

@@ -8,8 +8,6 @@ without leakage. What is not a multiple of 5 kHz is an alias.
 
 from __future__ import annotations
 
-import tracemalloc
-
 import numpy as np
 import pytest
 from scipy.signal import freqz
@@ -232,28 +230,3 @@ def test_drive_ramp_does_not_jump() -> None:
     glide = steps[64 * 40 : 64 * 40 + SR // 10]
     steady = steps[-SR // 10 :]
     assert glide.max() <= steady.max() * 1.02
-
-
-@pytest.mark.parametrize("name", list(SHAPERS))
-@pytest.mark.parametrize("oversample", ["1", "4"])
-def test_processing_allocates_no_block_sized_arrays(name: str, oversample: str) -> None:
-    """The audio path allocates nothing per block: over steady and gliding
-    4096-frame stereo blocks, Python's allocator never holds more than a few
-    small objects (one float32 copy of the block alone would be 32 kB)."""
-    effect = SHAPERS[name](oversample=oversample)
-    effect.prepare(SR, 2, 4096)
-    effect.reset()
-    block = np.random.default_rng(0).standard_normal((2, 4096)).astype(np.float32)
-    effect.process_inplace(block)
-    floats = [p for p in effect.param_specs() if p.kind == "float"]
-    tracemalloc.start()
-    try:
-        for i in range(10):
-            if i >= 5:  # glide a parameter: the chunked path
-                spec = floats[i % len(floats)]
-                effect.set_param(spec.name, spec.from_position(0.1 * i))
-            effect.process_inplace(block)
-        peak = tracemalloc.get_traced_memory()[1]
-    finally:
-        tracemalloc.stop()
-    assert peak < 8192

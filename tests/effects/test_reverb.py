@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import tracemalloc
-
 import numpy as np
 import pytest
 
@@ -119,26 +117,3 @@ def test_tail_bound_covers_the_ring_out(room_size: float) -> None:
     seconds = effect.tail_seconds
     h = impulse_response(room_size=room_size, seconds=seconds + 0.5).astype(np.float64)
     assert np.max(np.abs(h[int(seconds * SR) :])) < 1e-5 * np.max(np.abs(h))
-
-
-def test_processing_allocates_no_block_sized_arrays() -> None:
-    """The audio path allocates nothing per block: over steady and gliding
-    4096-frame stereo blocks, Python's allocator never holds more than a few
-    small objects (one float32 copy of the block alone would be 32 kB)."""
-    effect = Reverb()
-    effect.prepare(SR, 2, 4096)
-    effect.reset()
-    block = np.random.default_rng(0).standard_normal((2, 4096)).astype(np.float32)
-    effect.process_inplace(block)
-    floats = [p for p in effect.param_specs() if p.kind == "float"]
-    tracemalloc.start()
-    try:
-        for i in range(10):
-            if i >= 5:  # glide a parameter: the chunked path
-                spec = floats[i % len(floats)]
-                effect.set_param(spec.name, spec.from_position(0.1 * i))
-            effect.process_inplace(block)
-        peak = tracemalloc.get_traced_memory()[1]
-    finally:
-        tracemalloc.stop()
-    assert peak < 8192
