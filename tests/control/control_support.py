@@ -43,17 +43,19 @@ def short_tmpdir() -> Path:
 
 class Pedal:
     def __init__(self, data_dir: Path, actions: dict | None = None,
-                 presets: list[dict] | None = None) -> None:
+                 presets: list[dict] | None = None, *, demo_input: str | None = None,
+                 clock: Callable[[], float] = time.monotonic) -> None:
         """A pedal on ``data_dir``; ``presets`` pre-fill an empty library (so it
-        starts on the first of them, with no factory preset ringing out)."""
+        starts on the first of them, with no factory preset ringing out);
+        ``demo_input`` is the virtual backend's input, ``clock`` the controller's."""
         self.data_dir = data_dir
         self.store = Store(data_dir)
         if presets and not self.store.load("presets"):
             for position, preset in enumerate(presets):
                 self.store.put("presets", preset["id"], preset, position)
             self.store.flush()
-        self.engine = Engine("virtual")
-        self.controller = Controller(self.store, self.engine, actions=actions or ACTIONS)
+        self.engine = Engine("virtual", demo_input=demo_input)
+        self.controller = Controller(self.store, self.engine, actions=actions or ACTIONS, clock=clock)
         self.controller.start()
         self.engine.start()
         self.server = ControlServer(self.controller, socket_path(data_dir))
