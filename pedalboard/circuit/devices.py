@@ -39,7 +39,7 @@ CHARGE = 1.6021766208e-19
 #: Thermal voltage at 27 C as ngspice computes it (kT/q with T = 300.15 K): 25.865 mV.
 VT = BOLTZMANN * 300.15 / CHARGE
 GMIN = 1e-12
-PARAMS_PER_DEVICE = 16
+PARAMS_PER_DEVICE = 20
 MIN_OHMS = 1e-3
 DIODE, BJT, JFET = 0, 1, 2
 #: Rows of the scratch array ``vec`` that :func:`eval_device` reads (port
@@ -181,8 +181,8 @@ def diode(element: Element, value: float | None) -> Expansion:
     nvt = p.get("n", 1.0) * VT
     cjo = p.get("cjo", p.get("cj0", 0.0)) * area
     row = np.zeros(PARAMS_PER_DEVICE)
-    row[:7] = (i_s, nvt, cjo, p.get("vj", 1.0), p.get("m", 0.5), p.get("fc", 0.5),
-               p.get("tt", 0.0))
+    vj, m, fc = p.get("vj", 1.0), p.get("m", 0.5), p.get("fc", 0.5)
+    row[:9] = (i_s, nvt, cjo, vj, m, fc, p.get("tt", 0.0), *fc_constants(vj, m, fc))
     device = NonlinearDevice(element.name, DIODE, [(inner, cathode)], row, [nvt],
                              [_vcrit(nvt, i_s)])
     return prims, device
@@ -201,11 +201,13 @@ def bjt(element: Element, value: float | None) -> Expansion:
     nf, nr = p.get("nf", 1.0) * VT, p.get("nr", 1.0) * VT
     vaf = p.get("vaf", p.get("va", 0.0))
     row = np.zeros(PARAMS_PER_DEVICE)
-    row[:13] = (
+    vje, mje = p.get("vje", p.get("pe", 0.75)), p.get("mje", p.get("me", 0.33))
+    vjc, mjc = p.get("vjc", p.get("pc", 0.75)), p.get("mjc", p.get("mc", 0.33))
+    fc = p.get("fc", 0.5)
+    row[:17] = (
         i_s, p.get("bf", 100.0), p.get("br", 1.0), nf, nr, 1.0 / vaf if vaf > 0 else 0.0,
-        p.get("cje", 0.0) * area, p.get("vje", p.get("pe", 0.75)), p.get("mje", p.get("me", 0.33)),
-        p.get("cjc", 0.0) * area, p.get("vjc", p.get("pc", 0.75)), p.get("mjc", p.get("mc", 0.33)),
-        p.get("fc", 0.5),
+        p.get("cje", 0.0) * area, vje, mje, p.get("cjc", 0.0) * area, vjc, mjc, fc,
+        *fc_constants(vje, mje, fc), *fc_constants(vjc, mjc, fc),
     )
     ports = [(bi, ei), (bi, ci)] if element.model.kind == "npn" else [(ei, bi), (ci, bi)]
     device = NonlinearDevice(element.name, BJT, ports, row, [nf, nr],
@@ -255,9 +257,23 @@ def junction(v: float, i_s: float, nvt: float) -> tuple[float, float]:
     return i_s * (e - 1.0), i_s * e / nvt
 
 
+def fc_constants(vj: float, m: float, fc: float) -> tuple[float, float]:
+    """SPICE's F1 and F2 of the depletion charge's linearised part (they
+    depend only on the model card, so they are computed once, bit for bit
+    as :func:`depletion` used to compute them per call). NaN for a card
+    outside their domain (FC >= 1 or M = 1), used only if CJ0 > 0."""
+    if not (fc < 1.0 and m != 1.0):
+        return math.nan, math.nan
+    f1 = vj * (1.0 - math.exp((1.0 - m) * math.log(1.0 - fc))) / (1.0 - m)
+    f2 = math.exp((1.0 + m) * math.log(1.0 - fc))
+    return f1, f2
+
+
 @jit
-def depletion(v: float, cj0: float, vj: float, m: float, fc: float) -> tuple[float, float]:
-    """SPICE depletion charge and capacitance, linearised above ``fc*vj``."""
+def depletion(v: float, cj0: float, vj: float, m: float, fc: float, f1: float,
+              f2: float) -> tuple[float, float]:
+    """SPICE depletion charge and capacitance, linearised above ``fc*vj``
+    (``f1``, ``f2``: :func:`fc_constants`)."""
     if cj0 == 0.0:
         return 0.0, 0.0
     fcv = fc * vj
@@ -265,8 +281,6 @@ def depletion(v: float, cj0: float, vj: float, m: float, fc: float) -> tuple[flo
         s = 1.0 - v / vj
         sm = math.exp(-m * math.log(s))  # s**-m
         return vj * cj0 * (1.0 - s * sm) / (1.0 - m), cj0 * sm
-    f1 = vj * (1.0 - math.exp((1.0 - m) * math.log(1.0 - fc))) / (1.0 - m)
-    f2 = math.exp((1.0 + m) * math.log(1.0 - fc))
     f3 = 1.0 - fc * (1.0 + m)
     q = cj0 * (f1 + (f3 * (v - fcv) + 0.5 * m / vj * (v * v - fcv * fcv)) / f2)
     return q, cj0 / f2 * (f3 + m * v / vj)
@@ -274,10 +288,10 @@ def depletion(v: float, cj0: float, vj: float, m: float, fc: float) -> tuple[flo
 
 @jit
 def diode_point(v: float, i_s: float, nvt: float, cjo: float, vj: float, m: float,
-                fc: float, tt: float) -> tuple[float, float, float, float]:
+                fc: float, tt: float, f1: float, f2: float) -> tuple[float, float, float, float]:
     """Diode current, conductance, charge and capacitance at junction voltage v."""
     i, g = junction(v, i_s, nvt)
-    q, c = depletion(v, cjo, vj, m, fc)
+    q, c = depletion(v, cjo, vj, m, fc, f1, f2)
     return i, g, q + tt * i, c + tt * g  # tt: transit-time (diffusion) charge
 
 
@@ -344,7 +358,7 @@ def eval_device(d: int, codes: np.ndarray, starts: np.ndarray, rows: np.ndarray,
     p = starts[d]
     if code == DIODE:
         i, g, q, c = diode_point(vec[V, p], rows[d, 0], rows[d, 1], rows[d, 2], rows[d, 3],
-                                 rows[d, 4], rows[d, 5], rows[d, 6])
+                                 rows[d, 4], rows[d, 5], rows[d, 6], rows[d, 7], rows[d, 8])
         vec[Q, p] = q
         vec[CQ, p] = c
         vec[CUR, p] = i + rate2 * q - hq[p]
@@ -355,8 +369,10 @@ def eval_device(d: int, codes: np.ndarray, starts: np.ndarray, rows: np.ndarray,
         vbc = vec[V, p + 1]
         j1, j2, g11, g12, g21, g22 = bjt_point(vbe, vbc, rows[d, 0], rows[d, 1], rows[d, 2],
                                                rows[d, 3], rows[d, 4], rows[d, 5])
-        qe, ce = depletion(vbe, rows[d, 6], rows[d, 7], rows[d, 8], rows[d, 12])
-        qc, cc = depletion(vbc, rows[d, 9], rows[d, 10], rows[d, 11], rows[d, 12])
+        qe, ce = depletion(vbe, rows[d, 6], rows[d, 7], rows[d, 8], rows[d, 12], rows[d, 13],
+                           rows[d, 14])
+        qc, cc = depletion(vbc, rows[d, 9], rows[d, 10], rows[d, 11], rows[d, 12], rows[d, 15],
+                           rows[d, 16])
     else:
         j1, j2, g11, g12, g21, g22 = jfet_point(vec[V, p], vec[V, p + 1], rows[d, 0],
                                                 rows[d, 1], rows[d, 2], rows[d, 3], rows[d, 4])

@@ -80,7 +80,7 @@ class CircuitModel:
         self._vec = np.zeros((SCRATCH_ROWS, max(k, nx, 1)))
         self._jac = np.zeros((k, k))
         self._J = np.zeros((k, k))
-        self._marks = np.zeros((2, k), dtype=np.int64)
+        self._marks = np.zeros((solver.MARK_ROWS, k + 1), dtype=np.int64)
         taps_up = self.resampler.up_taps.shape[1]
         taps_down = self.resampler.down_taps.shape[0]
         self._state = _State(np.zeros(nx), np.zeros((HISTORY_ROWS, k)),
@@ -176,6 +176,10 @@ class CircuitModel:
         s.hist[solver.V2] = op.port_volts
         if s.hist.shape[1]:
             s.hist[solver.HQ] = self.rate2 * port_currents(self.system, op.port_volts)[2]
+            Wp = self._mats[0]
+            nx = s.x.shape[0]
+            s.hist[solver.P1] = s.hist[solver.P2] = Wp[:, :nx] @ s.x + Wp[:, nx + 1]
+        self._marks[solver.LU_ACTIVE, -1] = 0
         s.up_hist[:] = 0.0
         # The decimator's history holds the resting output, so no step at start.
         s.down_hist[:] = op.node_volts[self.output_node]

@@ -48,18 +48,24 @@ STEP_TOLERANCE_VOLTS = 1e-5
 FREEZE_THERMAL_VOLTAGES = 40.0
 #: Rows of the scratch array ``vec`` after the devices' (V, CUR, Q, CQ):
 #: prediction p, Newton residual and solution (by active position), step (by
-#: port), right-hand side with the frozen ports' currents, next state.
-P, RES, SOL, DV, RHS, XN = range(DEVICE_ROWS, DEVICE_ROWS + 6)
-SCRATCH_ROWS = DEVICE_ROWS + 6
-#: Rows of the per-channel history array: v[n-1], v[n-2], charge history.
-V1, V2, HQ = range(3)
-HISTORY_ROWS = 3
+#: port), right-hand side with the frozen ports' currents, next state, the
+#: two first guesses (extrapolated, tangent-corrected).
+P, RES, SOL, DV, RHS, XN, G0, G1 = range(DEVICE_ROWS, DEVICE_ROWS + 8)
+SCRATCH_ROWS = DEVICE_ROWS + 8
+#: Rows of the per-channel history array: v[n-1], v[n-2], charge history,
+#: p[n-1], p[n-2].
+V1, V2, HQ, P1, P2 = range(5)
+HISTORY_ROWS = 5
 #: Columns of ``port_info`` (float): n*Vt, critical voltage, freeze threshold.
 VT, VCRIT, OFF = range(3)
 #: Columns of ``port_int`` (int): first and last+1 port of the port's device, device index.
 LO, HI, DEV = range(3)
-#: Rows of ``marks`` (int): frozen flag by port, active ports in order.
-FROZEN, ACTIVE = range(2)
+#: Rows of ``marks`` (int, k+1 columns): frozen flag by port, active ports
+#: in order, the LU factorisation's pivots and its active ports (its size in
+#: the last column: 0 when there is none to reuse); ``marks[CHOICE, 0]`` is 1
+#: while the tangent-corrected guess is the better one.
+FROZEN, ACTIVE, PIVOT, LU_ACTIVE, CHOICE = range(5)
+MARK_ROWS = 5
 
 #: No reference counting in the kernel: numba's runtime would increment and
 #: decrement (atomically) the count of every array argument at every call of
@@ -95,10 +101,11 @@ def fuse(A: np.ndarray, B: np.ndarray, b: np.ndarray, C: np.ndarray, D: np.ndarr
 
 
 @inline
-def lu_solve(J: np.ndarray, vec: np.ndarray, n: int) -> bool:
-    """Solve ``J vec[SOL] = vec[RES]`` (n x n leading block; J and vec[RES]
-    are destroyed) by Gaussian elimination with partial pivoting; False when
-    singular."""
+def lu_solve(J: np.ndarray, vec: np.ndarray, n: int, pivots: np.ndarray) -> bool:
+    """Solve ``J vec[SOL] = vec[RES]`` (n x n leading block) by Gaussian
+    elimination with partial pivoting; False when singular. ``J`` is left
+    holding its LU factors and ``pivots`` the row swaps (for
+    :func:`lu_apply`); ``vec[RES]`` is destroyed."""
     for col in range(n):
         pivot = col
         best = abs(J[col, col])
@@ -108,6 +115,7 @@ def lu_solve(J: np.ndarray, vec: np.ndarray, n: int) -> bool:
                 pivot = r
         if best == 0.0 or not (best < 1e300):
             return False
+        pivots[col] = pivot
         if pivot != col:
             for c in range(n):
                 t = J[col, c]
@@ -119,20 +127,40 @@ def lu_solve(J: np.ndarray, vec: np.ndarray, n: int) -> bool:
         inv = 1.0 / J[col, col]
         for r in range(col + 1, n):
             factor = J[r, col] * inv
+            J[r, col] = factor
             if factor != 0.0:
                 for c in range(col + 1, n):
                     J[r, c] -= factor * J[col, c]
                 vec[RES, r] -= factor * vec[RES, col]
+    _back_substitute(J, vec, n)
+    return True
+
+
+@inline
+def _back_substitute(J: np.ndarray, vec: np.ndarray, n: int) -> None:
     for r in range(n - 1, -1, -1):
         acc = vec[RES, r]
         for c in range(r + 1, n):
             acc -= J[r, c] * vec[SOL, c]
         vec[SOL, r] = acc / J[r, r]
-    return True
+
+
+@inline
+def lu_apply(J: np.ndarray, vec: np.ndarray, n: int, pivots: np.ndarray) -> None:
+    """Solve ``J vec[SOL] = vec[RES]`` with the factors :func:`lu_solve` left."""
+    for col in range(n):
+        pivot = pivots[col]
+        if pivot != col:
+            t = vec[RES, col]
+            vec[RES, col] = vec[RES, pivot]
+            vec[RES, pivot] = t
+        for r in range(col + 1, n):
+            vec[RES, r] -= J[r, col] * vec[RES, col]
+    _back_substitute(J, vec, n)
 
 
 #: The same, inlined into the Newton loop (the fallback path calls the other).
-eval_device_inline = inline(eval_device.py_func)
+eval_device_inline = inline(getattr(eval_device, "py_func", eval_device))
 
 
 @inline
@@ -165,7 +193,8 @@ def newton(n: int, F: np.ndarray, codes: np.ndarray, starts: np.ndarray, rows: n
                 for m in range(port_int[c, LO], port_int[c, HI]):
                     s += F[r, m] * jac[m, c]
                 J[a, b] = s
-        if not lu_solve(J, vec, n):
+        if not lu_solve(J, vec, n, marks[PIVOT]):
+            marks[LU_ACTIVE, -1] = 0
             return False
         limited = False
         largest = 0.0
@@ -183,6 +212,9 @@ def newton(n: int, F: np.ndarray, codes: np.ndarray, starts: np.ndarray, rows: n
             largest = max(largest, abs(new - old))
         if not limited and largest < STEP_TOLERANCE_VOLTS:
             for a in range(n):
+                marks[LU_ACTIVE, a] = act[a]
+            marks[LU_ACTIVE, -1] = n
+            for a in range(n):
                 r = act[a]
                 acc = 0.0
                 for m in range(port_int[r, LO], port_int[r, HI]):
@@ -191,6 +223,36 @@ def newton(n: int, F: np.ndarray, codes: np.ndarray, starts: np.ndarray, rows: n
                 vec[Q, r] += vec[CQ, r] * vec[DV, r]
             return True
     return False
+
+
+@inline
+def _tangent_correction(k: int, J: np.ndarray, vec: np.ndarray, hist: np.ndarray,
+                        marks: np.ndarray) -> bool:
+    """Improve the extrapolated guess ``vec[V]`` by the linearised circuit's
+    answer to the part of ``p`` that its own extrapolation missed:
+    ``dv = (I - F G)^-1 dp``, with the LU of the last Newton Jacobian
+    (``J = F G - I``) when the same ports are active. A clipper whose input
+    moves while its diodes hold still is then predicted to within the
+    curvature of the exponential, not of the waveform. False when there is
+    no factorisation to use."""
+    n = marks[LU_ACTIVE, -1]
+    if n == 0:
+        return False
+    m = 0
+    for r in range(k):
+        if marks[FROZEN, r] == 0:
+            if m >= n or marks[LU_ACTIVE, m] != r:
+                return False
+            m += 1
+    if m != n:
+        return False
+    for a in range(n):
+        r = marks[LU_ACTIVE, a]
+        vec[RES, a] = 2.0 * hist[P1, r] - hist[P2, r] - vec[P, r]
+    lu_apply(J, vec, n, marks[PIVOT])
+    for a in range(n):
+        vec[V, marks[LU_ACTIVE, a]] += vec[SOL, a]
+    return True
 
 
 @inline
@@ -209,10 +271,19 @@ def solve_ports(u: float, Wp: np.ndarray, F: np.ndarray, codes: np.ndarray,
         for j in range(nx):
             acc += Wp[r, j] * x[j]
         vec[P, r] = acc
+        vec[G0, r] = vec[V, r] = 2.0 * hist[V1, r] - hist[V2, r]
+        frozen[r] = 1 if vec[V, r] < port_info[r, OFF] else 0
+    # Both guesses are computed; the one that was closer last step is used
+    # (the tangent wins while a clipper holds, extrapolation on smooth
+    # stretches of a high-gain stage).
+    corrected = _tangent_correction(k, J, vec, hist, marks)
+    for r in range(k):
+        vec[G1, r] = vec[V, r]
+        if corrected and marks[CHOICE, r] == 0:
+            vec[V, r] = vec[G0, r]
+    for r in range(k):
         v1 = hist[V1, r]
-        guess = pnjlim(2.0 * v1 - hist[V2, r], v1, port_info[r, VT], port_info[r, VCRIT])
-        vec[V, r] = guess
-        frozen[r] = 1 if guess < port_info[r, OFF] else 0
+        vec[V, r] = pnjlim(vec[V, r], v1, port_info[r, VT], port_info[r, VCRIT])
     for _ in range(k + 1):
         n = 0
         for r in range(k):
@@ -273,7 +344,12 @@ def circuit_step(u: float, Wp: np.ndarray, Ws: np.ndarray, F: np.ndarray, codes:
         for r in range(k):
             hist[V2, r] = hist[V1, r]
             hist[V1, r] = vec[V, r]
+            hist[P2, r] = hist[P1, r]
+            hist[P1, r] = vec[P, r]
             hist[HQ, r] = 2.0 * rate2 * vec[Q, r] - hist[HQ, r]
+        for r in range(k):
+            better = abs(vec[V, r] - vec[G1, r]) < abs(vec[V, r] - vec[G0, r])
+            marks[CHOICE, r] = 1 if better else 0
     y = 0.0
     for i in range(nx + 1):
         acc = Ws[i, nx] * u + Ws[i, nx + 1]
