@@ -14,7 +14,8 @@ from __future__ import annotations
 
 import os
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -92,33 +93,63 @@ def render_array(
     """Run ``(channels, frames)`` audio through ``chain`` and return the result,
     with the tail appended as asked (``"auto"``, ``"none"`` or seconds)."""
     channels, frames = audio.shape
+    work = np.array(audio, dtype=np.float32, order="C")
+    source = (work[:, start : start + MAX_BLOCK] for start in range(0, frames, MAX_BLOCK))
+    pieces = [block.copy() for block in render_blocks(chain, source, channels, frames, sample_rate,
+                                                        tail=tail, progress=progress)]
+    if not pieces:
+        return np.zeros((channels, 0), np.float32)
+    return np.concatenate(pieces, axis=1)
+
+
+def render_blocks(
+    chain: Chain,
+    source: Iterable[np.ndarray],
+    channels: int,
+    frames: int,
+    sample_rate: int,
+    *,
+    tail: str | float = "auto",
+    progress: ProgressCallback | None = None,
+) -> Iterator[np.ndarray]:
+    """The processed blocks of ``source`` (float32 ``(channels, n)`` blocks of
+    at most ``MAX_BLOCK`` frames, processed in place), then the tail's. A
+    yielded block is valid until the next one is asked for. With ``"auto"``
+    the tail ends once the output has stayed below ``SILENCE_DBFS`` for
+    ``SILENCE_WINDOW_S`` (that quiet stretch is not emitted)."""
     chain.prepare(sample_rate, channels, MAX_BLOCK)
     chain.reset()
-    max_tail = _tail_limit(chain, tail)
-    total = frames + int(max_tail * sample_rate)
-    out = np.zeros((channels, total), dtype=np.float32)
-    out[:, :frames] = audio
+    tail_frames = int(_tail_limit(chain, tail) * sample_rate)
+    done = 0
+    for block in source:
+        chain.process_inplace(block)
+        done += block.shape[1]
+        if progress is not None:
+            progress(min(done, frames), frames)
+        yield block
     window = max(1, int(SILENCE_WINDOW_S * sample_rate))
     silence = 10.0 ** (SILENCE_DBFS / 20.0)
+    scratch = np.zeros((channels, MAX_BLOCK), np.float32)
+    quiet: list[np.ndarray] = []  # tail blocks since the last one above the floor
+    quiet_frames = 0
     position = 0
-    quiet_since = frames
-    while position < total:
-        end = min(total, position + MAX_BLOCK)
-        block = out[:, position:end]
+    while position < tail_frames:
+        block = scratch[:, : min(MAX_BLOCK, tail_frames - position)]
+        block[:] = 0.0
         chain.process_inplace(block)
-        if end > frames and tail == "auto":
-            if np.max(np.abs(block)) > silence:
-                quiet_since = end
-            elif end - quiet_since >= window:
-                position = end
-                break
-        position = end
-        if progress is not None:
-            progress(min(position, frames), frames)
-    length = position
-    if tail == "auto" and length > frames:
-        length = max(frames, quiet_since)  # trim what decayed below the floor
-    return out[:, :length]
+        position += block.shape[1]
+        if tail != "auto":
+            yield block
+        elif np.max(np.abs(block)) > silence:
+            yield from quiet
+            quiet.clear()
+            quiet_frames = 0
+            yield block
+        else:
+            quiet.append(block.copy())
+            quiet_frames += block.shape[1]
+            if quiet_frames >= window:
+                return
 
 
 def _tail_limit(chain: Chain, tail: str | float) -> float:
@@ -142,23 +173,82 @@ def normalize(audio: np.ndarray, peak_dbfs: float) -> np.ndarray:
 def write_audio_atomic(path: Path, audio: np.ndarray, sample_rate: int, subtype: str | None) -> None:
     """Write ``(channels, frames)`` audio through a temporary file and a rename,
     so a crash or a full disk never leaves a half-written output behind."""
-    path = Path(path)
+    with _atomic_output(Path(path)) as temporary:
+        sf.write(temporary, audio.T, sample_rate, format=_format_for(Path(path)),
+                 subtype=_checked_subtype(Path(path), subtype))
+
+
+@contextmanager
+def _atomic_output(path: Path) -> Iterator[str]:
+    """A temporary file next to ``path`` that becomes ``path`` only when the
+    block finishes; on any error it is removed and ``path`` is untouched."""
     folder = path.parent if str(path.parent) else Path(".")
     if not folder.is_dir():
         raise AudioFileError(f"output folder does not exist: {folder}")
-    fmt = _format_for(path)
-    if subtype is not None and not sf.check_format(fmt, subtype):
-        subtype = None
+    _format_for(path)
     descriptor, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=folder)
     os.close(descriptor)
     try:
-        sf.write(temporary, audio.T, sample_rate, format=fmt, subtype=subtype)
+        yield temporary
         os.replace(temporary, path)
     except (sf.LibsndfileError, RuntimeError, OSError) as error:
         raise AudioFileError(f"cannot write {path}: {_short(error)}") from None
     finally:
         if os.path.exists(temporary):
             os.unlink(temporary)
+
+
+def _checked_subtype(path: Path, subtype: str | None) -> str | None:
+    if subtype is not None and not sf.check_format(_format_for(path), subtype):
+        return None
+    return subtype
+
+
+def _input_info(path: Path) -> sf._SoundFileInfo:
+    if not path.exists():
+        raise AudioFileError(f"input file not found: {path}")
+    if path.is_dir():
+        raise AudioFileError(f"input is a folder, not an audio file: {path}")
+    try:
+        info = sf.info(str(path))
+    except (sf.LibsndfileError, RuntimeError, OSError) as error:
+        raise AudioFileError(f"cannot read audio from {path}: {_short(error)}") from None
+    if info.frames == 0:
+        raise AudioFileError(f"{path} contains no audio frames")
+    return info
+
+
+def _render_streaming(chain: Chain, input_path: Path, output_path: Path, info: sf._SoundFileInfo,
+                      subtype: str | None, *, tail: str | float,
+                      progress: ProgressCallback | None) -> tuple[int, int, float]:
+    """Read, process and write block by block: memory stays a few blocks
+    whatever the file's length. Returns (channels, frames written, peak)."""
+    channels, rate = info.channels, info.samplerate
+    buffer = np.zeros((channels, MAX_BLOCK), np.float32)
+
+    def source(reader: sf.SoundFile) -> Iterator[np.ndarray]:
+        while True:
+            data = reader.read(MAX_BLOCK, dtype="float32", always_2d=True)
+            if data.shape[0] == 0:
+                return
+            block = buffer[:, : data.shape[0]]
+            np.copyto(block, data.T)
+            yield block
+
+    peak = 0.0
+    written = 0
+    try:
+        with sf.SoundFile(str(input_path)) as reader, _atomic_output(output_path) as temporary, \
+                sf.SoundFile(temporary, "w", rate, channels, format=_format_for(output_path),
+                             subtype=_checked_subtype(output_path, subtype)) as writer:
+            for block in render_blocks(chain, source(reader), channels, info.frames, rate, tail=tail,
+                                       progress=progress):
+                peak = max(peak, float(np.max(np.abs(block))))
+                writer.write(block.T)
+                written += block.shape[1]
+    except (sf.LibsndfileError, RuntimeError) as error:
+        raise AudioFileError(f"cannot render {input_path}: {_short(error)}") from None
+    return channels, written, peak
 
 
 def _format_for(path: Path) -> str:
@@ -207,23 +297,30 @@ def render_file(
     _format_for(output_path)  # fail on a bad extension before doing the work
     if output_path.exists() and input_path.exists() and output_path.resolve() == input_path.resolve():
         raise AudioFileError(f"refusing to overwrite the input file {input_path}; choose another output")
-    audio, rate, info = read_audio(input_path)
-    target_rate = int(sample_rate or rate)
+    info = _input_info(input_path)
+    target_rate = int(sample_rate or info.samplerate)
     if not 8000 <= target_rate <= 384000:
         raise PedalError(f"--sample-rate {target_rate}: must be within [8000, 384000] Hz")
-    audio = resample(audio, rate, target_rate)
-    rendered = render_array(chain, audio, target_rate, tail=tail, progress=progress)
-    if normalize_dbfs is not None:
-        rendered = normalize(rendered, normalize_dbfs)
-    peak = float(np.max(np.abs(rendered))) if rendered.size else 0.0
     subtype = _output_subtype(info, output_path)
+    if target_rate != info.samplerate or normalize_dbfs is not None:
+        # Resampling and normalisation need the whole signal: render in memory.
+        audio, rate, _ = read_audio(input_path)
+        rendered = render_array(chain, resample(audio, rate, target_rate), target_rate, tail=tail,
+                                progress=progress)
+        if normalize_dbfs is not None:
+            rendered = normalize(rendered, normalize_dbfs)
+        peak = float(np.max(np.abs(rendered))) if rendered.size else 0.0
+        write_audio_atomic(output_path, rendered, target_rate, subtype)
+        channels, written = rendered.shape
+    else:
+        channels, written, peak = _render_streaming(chain, input_path, output_path, info, subtype,
+                                                    tail=tail, progress=progress)
     clipped = peak > 1.0
-    write_audio_atomic(output_path, rendered, target_rate, subtype)
     return RenderResult(
         output=output_path,
         sample_rate=target_rate,
-        channels=rendered.shape[0],
-        frames=rendered.shape[1],
+        channels=channels,
+        frames=written,
         peak_dbfs=20.0 * np.log10(peak) if peak > 0 else -np.inf,
         clipped=clipped,
     )

@@ -144,3 +144,53 @@ def test_demo_renders_the_bundled_clip(tmp_path: Path) -> None:
     assert "demo.wav" in result.stdout
     audio, rate = sf.read(str(tmp_path / "demo.wav"))
     assert rate == 48000 and audio.shape[0] > 10 * rate and np.max(np.abs(audio)) > 0.05
+
+
+def test_streamed_file_render_equals_the_in_memory_render(tmp_path: Path) -> None:
+    """A file at its own rate is rendered block by block from disk to disk (its
+    memory does not grow with its length); it must equal the whole-array
+    render, tail included, in stereo."""
+    from pedalboard.render import render_array, render_file
+
+    preset = parse_preset({"name": "Echo", "chain": [
+        {"effect": "chorus"},
+        {"effect": "delay", "params": {"delay_seconds": 0.2, "feedback": 0.4, "mix": 0.4,
+                                       "ping_pong": True}}]})
+    stereo = np.stack([guitar_riff(1.3, SR), guitar_riff(1.3, SR, seed=5)]).astype(np.float32) * 0.4
+    source = tmp_path / "take.wav"
+    sf.write(str(source), stereo.T, SR, subtype="FLOAT")
+    result = render_file(build_chain(preset), source, tmp_path / "out.wav")
+    rendered, _ = sf.read(str(tmp_path / "out.wav"), dtype="float32", always_2d=True)
+    expected = render_array(build_chain(preset), stereo, SR)
+    assert rendered.T.shape == expected.shape and expected.shape[1] > stereo.shape[1] + SR // 2
+    np.testing.assert_array_equal(rendered.T, expected)
+    assert (result.channels, result.frames) == expected.shape
+    assert result.peak_dbfs == pytest.approx(20 * np.log10(np.max(np.abs(expected))), abs=1e-4)
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []  # no temporary left
+
+
+def test_a_failed_render_leaves_no_output(tmp_path: Path, guitar_wav: Path) -> None:
+    from pedalboard.errors import AudioFileError
+    from pedalboard.render import render_file
+
+    class Broken:
+        """A chain that fails half-way, like a full disk would."""
+
+        def __init__(self) -> None:
+            self.chain = build_chain(parse_preset(GAIN_PRESET))
+            self.blocks = 0
+
+        def __getattr__(self, name: str):
+            return getattr(self.chain, name)
+
+        def process_inplace(self, block: np.ndarray) -> None:
+            self.blocks += 1
+            if self.blocks == 3:
+                raise OSError("No space left on device")
+            self.chain.process_inplace(block)
+
+    out = tmp_path / "out.wav"
+    with pytest.raises(AudioFileError, match="No space left"):
+        render_file(Broken(), guitar_wav, out)  # type: ignore[arg-type]
+    assert not out.exists()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["take.wav"]

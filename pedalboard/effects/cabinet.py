@@ -442,14 +442,6 @@ class Cabinet(Effect):
         self._out = np.zeros(self.max_block)
         self._gains = np.zeros(4)
         self._build_partitions()
-        self._compile_for_glides()
-
-    def _compile_for_glides(self) -> None:
-        """While a parameter glides, the base class hands ``_process`` strided
-        slices of a stereo block, a second array layout for numba: compile (or
-        load) that variant now, in ``prepare``, not in the audio thread at the
-        first knob turn. ``prepare`` clears the state right after."""
-        self._process(np.zeros((self.channels, 4), dtype=np.float32)[:, :2])
 
     def _clear_state(self) -> None:
         for array in (self._hist, self._seg, self._tail, self._phase, self._slot,

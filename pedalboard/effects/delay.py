@@ -276,17 +276,16 @@ class Delay(Effect):
         self._chan = np.zeros((self.channels, 2))
         self._params = np.zeros(13)
         self._wet = np.zeros(self.channels)
-        self._compile_for_glides()
 
-    def _compile_for_glides(self) -> None:
-        """While a parameter glides, the base class hands ``_process`` strided
-        slices of a stereo block, a second array layout for numba: compile (or
-        load) that variant now, in ``prepare``, not in the audio thread at the
-        first knob turn. ``prepare`` clears the state right after."""
+    def warm_up(self) -> None:
+        """Both kernels (steady and gliding/modulated) for both block layouts:
+        which one runs depends on the settings, and either may come live."""
+        super().warm_up()
         scratch = np.zeros((self.channels, 4), dtype=np.float32)
         for block in (scratch, scratch[:, :2]):
             _delay_steady(block, self._buf, self._shared, self._chan, self._params)
             _delay_kernel(block, self._buf, self._shared, self._chan, self._params, self._wet)
+        self._reset()
 
     def _reset(self) -> None:
         self._buf[:] = 0.0

@@ -460,21 +460,18 @@ class _Drive(Effect):
         self._path0, self._path1 = np.zeros(longest // 2), np.zeros(longest // 2)
         self._drive_gain = db_to_gain(self.value("drive_db"))
         self._level_gain = db_to_gain(self.value("level_db"))
-        self._compile_for_glides()
 
-    def _compile_for_glides(self) -> None:
-        """While a parameter glides, the base class hands ``_process`` strided
-        slices of a stereo block, a second array layout for numba: compile (or
-        load) that variant now, in ``prepare``, not in the audio thread at the
-        first knob turn. Both kernels, for both layouts, so that switching
-        ``oversample`` compiles nothing either. ``prepare`` clears the state
-        right after."""
+    def warm_up(self) -> None:
+        """Both kernels (plain and oversampled) for both block layouts, so
+        that switching ``oversample`` live compiles nothing either."""
+        super().warm_up()
         scratch = np.zeros((self.channels, 4), dtype=np.float32)
         for block in (scratch, scratch[:, :2]):
             _drive_plain(block, self.SHAPE, self._params, self._state, self._buf)
             _drive_kernel(block, self.SHAPE, 1, self._params, _STAGE_COEFS, _STAGE_COUNTS,
                           self._state, self._up, self._down, self._buf, self._path0,
                           self._path1)
+        self._reset()
 
     def _reset(self) -> None:
         for array in (self._state, self._up, self._down):

@@ -213,14 +213,6 @@ class Reverb(Effect):
         self._params = np.zeros(9)
         self._inp = np.zeros(self.max_block)
         self._acc = np.zeros((channels, self.max_block))
-        self._compile_for_glides()
-
-    def _compile_for_glides(self) -> None:
-        """While a parameter glides, the base class hands ``_process`` strided
-        slices of a stereo block, a second array layout for numba: compile (or
-        load) that variant now, in ``prepare``, not in the audio thread at the
-        first knob turn. ``prepare`` clears the state right after."""
-        self._process(np.zeros((self.channels, 4), dtype=np.float32)[:, :2])
 
     def _reset(self) -> None:
         for array in (self._combs, self._aps, self._comb_pos, self._comb_store, self._ap_pos):
