@@ -16,6 +16,8 @@ import websockets
 from server_support import PedalProcess, ServerProcess, short_tmpdir
 
 PUBLIC = {("POST", "/api/v1/pair"), ("GET", "/api/v1/session")}
+#: Listening carries audio, not control: public unless configured otherwise.
+LISTENING = {("GET", "/stream.ogg"), ("GET", "/api/v1/listen/info"), ("GET", "/stream.sdp")}
 
 
 def _routes(base_url: str) -> list[tuple[str, str]]:
@@ -32,8 +34,14 @@ def _routes(base_url: str) -> list[tuple[str, str]]:
 def test_every_rest_route_refuses_without_a_token(server: ServerProcess) -> None:
     routes = _routes(server.base_url)
     assert len(routes) > 35
+    assert LISTENING <= set(routes), "the listener routes are served"
     for method, path in routes:
         if (method, path) in PUBLIC:
+            continue
+        if (method, path) in LISTENING:
+            # An endless audio stream: read the status line, then hang up.
+            with httpx.stream(method, f"{server.base_url}{path}", timeout=10) as reply:
+                assert reply.status_code not in (401, 403), (method, path)
             continue
         for headers in ({}, {"Authorization": "Bearer not-a-token"},
                         {"Cookie": "pedal_token=forged"}):
