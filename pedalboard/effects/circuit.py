@@ -30,7 +30,7 @@ from pedalboard.circuit.library import resolve_netlist
 from pedalboard.circuit.model import CircuitModel
 from pedalboard.circuit.netlist import parse_netlist
 from pedalboard.effects.base import Effect, Param
-from pedalboard.effects.dsp import biquad_cascade
+from pedalboard.effects.dsp import biquad_cascade, jit
 from pedalboard.effects.registry import register
 from pedalboard.errors import ParameterError, PedalError
 
@@ -39,6 +39,14 @@ DC_BLOCK_HZ = 5.0
 #: Matrix sets computed along a control glide.
 GLIDE_STEPS = 6
 RESERVED = ("netlist", "oversample")
+
+
+@jit
+def scale_into(source: np.ndarray, gain: float, target: np.ndarray) -> None:
+    """``target[:] = source * gain`` across float32/float64 without the
+    temporary buffer numpy's casting ufuncs allocate."""
+    for i in range(source.shape[0]):
+        target[i] = source[i] * gain
 
 
 @register
@@ -193,7 +201,7 @@ class Circuit(Effect):
         for c, model in enumerate(self._models):
             inp = self._in[:frames]
             out = self._out[:frames]
-            np.multiply(block[c], model.input_volts, out=inp)
+            scale_into(block[c], model.input_volts, inp)
             model.process_block(inp, out)
-            np.multiply(out, 1.0 / model.output_volts, out=block[c], casting="same_kind")
+            scale_into(out, 1.0 / model.output_volts, block[c])
         biquad_cascade(block, self._dc_coeffs, self._dc_state)
