@@ -71,7 +71,8 @@ def _console() -> Any:
 
 @app.command()
 def render(
-    inputs: Annotated[list[Path], typer.Argument(help="Audio files to render.", show_default=False)],
+    inputs: Annotated[list[Path], typer.Argument(help="Audio files, or folders of them, to render.",
+                                                 show_default=False)],
     preset: Annotated[str, typer.Option("--preset", "-p", help="Factory preset id or preset .json file.")],
     output: Annotated[Path | None, typer.Option("--output", "-o", help="Output file (one input).")] = None,
     out_dir: Annotated[
@@ -87,10 +88,14 @@ def render(
     set_: Annotated[list[str], typer.Option("--set", help="Override a parameter: SLOT_ID.PARAM=VALUE.")] = [],  # noqa: B006
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
 ) -> None:
-    """Render audio files through a preset's chain (WAV, FLAC, OGG, AIFF)."""
+    """Render audio files through a preset's chain (WAV, FLAC, OGG, AIFF).
+
+    A folder stands for the audio files in it. In a batch a file that fails is
+    reported and skipped; the others are rendered and the exit code says so."""
     from pedalboard.presets import build_chain, parameter_override, read_preset
     from pedalboard.render import render_file
 
+    inputs = _expand_inputs(inputs)
     if (output is None) == (out_dir is None):
         raise PedalError("give either -o OUTPUT (one input) or --out-dir DIR")
     if output is not None and len(inputs) != 1:
@@ -106,7 +111,9 @@ def render(
     if set_:
         chosen = parameter_override(chosen, dict(_assignment(text) for text in set_))
     targets = [(src, output if output is not None else out_dir / src.name) for src in inputs]
+    _check_distinct_outputs(targets)
     console = _console()
+    failed: list[str] = []
     from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 
     with Progress(
@@ -121,15 +128,24 @@ def render(
         for src, dst in targets:
             task = bar.add_task(src.name, total=1)
             chain = build_chain(chosen)
-            result = render_file(
-                chain,
-                src,
-                dst,
-                sample_rate=sample_rate,
-                tail=tail,
-                normalize_dbfs=normalize,
-                progress=lambda done, total, t=task: bar.update(t, completed=done, total=total),
-            )
+            try:
+                result = render_file(
+                    chain,
+                    src,
+                    dst,
+                    sample_rate=sample_rate,
+                    tail=tail,
+                    normalize_dbfs=normalize,
+                    progress=lambda done, total, t=task: bar.update(t, completed=done, total=total),
+                )
+            except PedalError as error:
+                if len(targets) == 1:
+                    raise
+                console.print(f"[red]error:[/] {error}", highlight=False)
+                failed.append(src.name)
+                continue
+            finally:
+                bar.remove_task(task)
             console.print(
                 f"{src} -> {result.output}  ({result.duration_s:.2f} s, {result.sample_rate} Hz, "
                 f"{result.channels} ch, peak {result.peak_dbfs:+.1f} dBFS)"
@@ -139,6 +155,36 @@ def render(
                     f"[yellow]warning:[/] {result.output} peaks at {result.peak_dbfs:+.1f} dBFS "
                     "and will clip; try --normalize -1"
                 )
+    if failed:
+        raise PedalError(f"{len(failed)} of {len(targets)} files failed: {', '.join(failed)}")
+
+
+#: What a folder given to ``pedal render`` contributes.
+AUDIO_SUFFIXES = {".wav", ".flac", ".ogg", ".oga", ".aif", ".aiff", ".w64", ".caf", ".au", ".mp3"}
+
+
+def _expand_inputs(inputs: list[Path]) -> list[Path]:
+    files: list[Path] = []
+    for item in inputs:
+        if item.is_dir():
+            found = sorted(p for p in item.iterdir() if p.suffix.lower() in AUDIO_SUFFIXES
+                           and p.is_file() and not p.name.startswith("."))
+            if not found:
+                raise PedalError(f"{item}: no audio files in this folder "
+                                 f"({', '.join(sorted(AUDIO_SUFFIXES))})")
+            files += found
+        else:
+            files.append(item)
+    return files
+
+
+def _check_distinct_outputs(targets: list[tuple[Path, Path]]) -> None:
+    seen: dict[Path, Path] = {}
+    for src, dst in targets:
+        key = dst.resolve()
+        if key in seen and seen[key].resolve() != src.resolve():
+            raise PedalError(f"{seen[key]} and {src} would both be written to {dst}")
+        seen[key] = src
 
 
 def _assignment(text: str) -> tuple[str, Any]:

@@ -194,3 +194,32 @@ def test_a_failed_render_leaves_no_output(tmp_path: Path, guitar_wav: Path) -> N
         render_file(Broken(), guitar_wav, out)  # type: ignore[arg-type]
     assert not out.exists()
     assert sorted(p.name for p in tmp_path.iterdir()) == ["take.wav"]
+
+
+def test_a_folder_of_takes_with_a_broken_one(tmp_path: Path, preset_file: Path) -> None:
+    """The producer's batch: a folder stands for its audio files; a broken
+    file is reported by name and skipped, the others are rendered, the exit
+    code is non-zero."""
+    takes = tmp_path / "takes"
+    takes.mkdir()
+    for name in ("01.wav", "02.flac"):
+        sf.write(str(takes / name), 0.3 * guitar_riff(0.3, SR), SR)
+    (takes / "03.wav").write_bytes(b"RIFF not really")
+    (takes / "notes.txt").write_text("not audio, not rendered")
+    out_dir = tmp_path / "out"
+    out_dir.mkdir()
+    result = pedal("render", str(takes), "--out-dir", str(out_dir), "-p", str(preset_file), "-q")
+    assert result.returncode == 2
+    assert "cannot read audio from" in result.stderr and "03.wav" in result.stderr
+    assert "1 of 3 files failed: 03.wav" in result.stderr and "Traceback" not in result.stderr
+    assert sorted(p.name for p in out_dir.iterdir()) == ["01.wav", "02.flac"]
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    result = pedal("render", str(empty), "--out-dir", str(out_dir), "-p", str(preset_file), "-q")
+    assert result.returncode == 2 and "no audio files in this folder" in result.stderr
+    other = tmp_path / "other"
+    other.mkdir()
+    sf.write(str(other / "01.wav"), 0.3 * guitar_riff(0.3, SR), SR)
+    result = pedal("render", str(takes / "01.wav"), str(other / "01.wav"), "--out-dir", str(out_dir),
+                   "-p", str(preset_file), "-q")
+    assert result.returncode == 2 and "would both be written to" in result.stderr
