@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from pedalboard.control.library import LIST_TABLES
 from pedalboard.errors import PedalError
-from pedalboard.presets import ParallelSpec, Preset, Snapshot, SlotSpec, parse_preset, walk
+from pedalboard.presets import ParallelSpec, Preset, SlotSpec, Snapshot, parse_preset, walk
 from pedalboard.protocol import Command
 
 if TYPE_CHECKING:
@@ -439,7 +439,8 @@ class Commands:
                 if preset_id not in known:
                     from pedalboard.control.controller import not_found
 
-                    raise not_found(f"library.{LIST_TABLES[kind]}: {entry.id!r} names no preset {preset_id!r}")
+                    raise not_found(f"library.{LIST_TABLES[kind]}: {entry.id!r} "
+                                    f"names no preset {preset_id!r}")
         if args.replace and c.preset_id not in known:
             from pedalboard.control.controller import CommandError
 

@@ -29,10 +29,11 @@ from collections.abc import Callable
 from typing import Any
 
 from pedalboard.control.library import Library
+from pedalboard.control.prefetch import ChainCache
 from pedalboard.control.store import Store
 from pedalboard.device.gestures import TapTempo
 from pedalboard.errors import PedalError
-from pedalboard.presets import ParallelSpec, Preset, Snapshot, SlotSpec, build_chain, walk
+from pedalboard.presets import ParallelSpec, Preset, SlotSpec, Snapshot, build_chain, walk
 from pedalboard.protocol import (
     COMMANDS,
     Command,
@@ -88,6 +89,10 @@ class Controller:
         self.tuner_on = False
         self.chain: Any = None  # the chain handed to the engine: read its specs, never mutate it
         self.midi_learn: tuple[str, str] | None = None
+        # Chains of the presets reachable next, built ahead (engines that can
+        # prepare a chain off the audio thread only).
+        self.prefetch = ChainCache(self._build_ahead) if hasattr(engine, "prepare_chain") else None
+        self._prefetched_for: tuple[str, tuple[str, ...]] | None = None
         from pedalboard.control.commands import Commands
 
         self._commands = Commands(self)
@@ -125,6 +130,7 @@ class Controller:
             self._load_chain(spillover=False)
             self.engine.set_tempo(self.tempo_bpm)
             self._persist_live()
+            self._prefetch_neighbours()
 
     # ------------------------------------------------------------ listeners
     def add_listener(self, listener: Listener) -> None:
@@ -256,6 +262,7 @@ class Controller:
         """Record a state change: new revision, live state queued for the store."""
         self.revision += 1
         self._persist_live()
+        self._prefetch_neighbours()
 
     def _persist_live(self) -> None:
         self._ticket = self.store.set("live", {
@@ -316,10 +323,35 @@ class Controller:
         return preset
 
     def _load_chain(self, *, spillover: bool) -> None:
-        chain = build_chain(self.live)
+        chain = self.prefetch.take(self.preset_id, self.live) if self.prefetch is not None else None
+        if chain is None:
+            chain = build_chain(self.live)
         chain.set_tempo(self.tempo_bpm)
         self.engine.load_chain(chain, spillover=spillover and self.live.spillover)
         self.chain = chain
+
+    def _build_ahead(self, preset: Preset) -> Any:
+        return self.engine.prepare_chain(build_chain(preset))
+
+    def _prefetch_neighbours(self) -> None:
+        """Have the chains of the presets next to the current one (in the
+        current bank or setlist, nearest first) built ahead; a no-op unless
+        the preset or the order changed."""
+        if self.prefetch is None:
+            return
+        order = self.preset_order()
+        key = (self.preset_id, tuple(order))
+        if key == self._prefetched_for:
+            return
+        self._prefetched_for = key
+        here = order.index(self.preset_id) if self.preset_id in order else -1
+        nearest: list[str] = []
+        for distance in range(1, len(order)):
+            for step in (distance, -distance):
+                preset_id = order[(here + step) % len(order)]
+                if preset_id != self.preset_id and preset_id not in nearest:
+                    nearest.append(preset_id)
+        self.prefetch.want([(pid, self.library.presets[pid]) for pid in nearest])
 
     def apply_snapshot(self, snapshot: Snapshot) -> None:
         for key, value in snapshot.params.items():

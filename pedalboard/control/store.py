@@ -23,6 +23,7 @@ Durability promise, exactly:
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import json
 import sqlite3
@@ -198,10 +199,8 @@ class Store:
             self._db.execute("COMMIT")
             return None
         except sqlite3.Error as error:
-            try:
+            with contextlib.suppress(sqlite3.Error):
                 self._db.execute("ROLLBACK")
-            except sqlite3.Error:
-                pass
             return f"{self.path}: {error}"
 
     def close(self) -> None:
@@ -212,10 +211,8 @@ class Store:
             self._closing = True
             self._cond.notify_all()
         self._writer.join(timeout=10.0)
-        try:
+        with contextlib.suppress(sqlite3.Error):
             self._db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-        except sqlite3.Error:
-            pass
         self._db.close()
         self._lock_file.close()
 

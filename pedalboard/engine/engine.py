@@ -28,6 +28,7 @@ import contextlib
 import sys
 import threading
 import time
+import weakref
 from collections.abc import Callable
 from typing import Any
 
@@ -165,6 +166,9 @@ class Engine:
         # Caller-side state.
         self._front = self._live
         self._owned: set[int] = {id(self._live)}
+        # Chains prepared ahead by prepare_chain (weak: a cache may drop them).
+        self._warmed: weakref.WeakSet[Chain] = weakref.WeakSet()
+        self._warmed_lock = threading.Lock()  # callers' threads only, never the callback
         self._offline = threading.Lock()  # callers and housekeeping only
         self._audio_up = False
         self._running = False
@@ -486,14 +490,29 @@ class Engine:
         if id(chain) in self._owned:
             raise ParameterError("load_chain: this Chain object is still playing (live or ringing "
                                  "out); build a new one, e.g. build_chain(preset)")
-        chain.prepare(self.sample_rate, self.channels, ENGINE_MAX_BLOCK)
-        self._warm(chain)
+        with self._warmed_lock:
+            warmed = chain in self._warmed
+            self._warmed.discard(chain)
+        if not warmed:
+            chain.prepare(self.sample_rate, self.channels, ENGINE_MAX_BLOCK)
+            self._warm(chain)
         if self._tempo_bpm is not None and not getattr(getattr(chain, "preset", None), "tempo_bpm", None):
             chain.set_tempo(self._tempo_bpm)
         fade_frames = round(float(crossfade_ms) * 1e-3 * self.sample_rate)
         self._owned.add(id(chain))
         self._front = chain
         return self._submit(_CHAIN, chain, bool(spillover), fade_frames)
+
+    def prepare_chain(self, chain: Chain) -> Chain:
+        """Prepare ``chain`` for this engine and load its kernels (off the audio
+        thread), so that a later :meth:`load_chain` of it only queues the swap.
+        The controller builds the chains of the presets a footswitch or a
+        program change can reach next this way, ahead of the switch."""
+        chain.prepare(self.sample_rate, self.channels, ENGINE_MAX_BLOCK)
+        self._warm(chain)
+        with self._warmed_lock:
+            self._warmed.add(chain)
+        return chain
 
     def set_param(self, slot_id: str, param: str, value: Any) -> int:
         """Set a parameter of the effect in slot ``slot_id`` (validated here;

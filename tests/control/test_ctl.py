@@ -122,10 +122,16 @@ def test_bad_values_name_slot_param_and_range_and_change_nothing(pedal: PedalPro
 def test_tap_tempo_press_and_tuner(pedal: PedalProcess) -> None:
     assert run(pedal, "tempo", "90") == "tempo: 90 bpm"
     assert state(pedal)["tempo_bpm"] == 90.0
-    run(pedal, "tap")
-    second = run(pedal, "tap")
-    match = re.fullmatch(r"tempo: ([\d.]+) bpm", second)
-    assert match, second
+    # The first tap prints "tap"; a tap within 2 s of the previous one prints
+    # the tempo (a loaded machine may start a ctl process late: tap again).
+    assert run(pedal, "tap") == "tap"
+    for _ in range(6):
+        printed = run(pedal, "tap")
+        match = re.fullmatch(r"tempo: ([\d.]+) bpm", printed)
+        if match:
+            break
+        assert printed == "tap"
+    assert match, printed
     assert state(pedal)["tempo_bpm"] == pytest.approx(float(match.group(1)))
 
     run(pedal, "preset", "test")

@@ -67,15 +67,17 @@ def test_a_stomp_toggles_the_effect_in_the_engine_and_its_led(board, pins: MockF
     wait_for(lambda: led.state, what="the LED of an enabled effect")
     revision = controller.revision
 
-    stomp(pins.pin(17), chatter=3)  # a bouncy contact is still one press
+    # The gesture runs in gpiozero's thread: wait for its effects, then check
+    # that nothing more happened (a bouncy contact is still one press).
+    stomp(pins.pin(17), chatter=3)
     wait_for(lambda: engine.chain.slot("boost").bypass, what="the engine's slot bypassed")
+    wait_for(lambda: not led.state, what="the LED off")
     assert controller.revision == revision + 1
-    assert not led.state
 
     stomp(pins.pin(17))
     wait_for(lambda: not engine.chain.slot("boost").bypass, what="the engine's slot back on")
+    wait_for(lambda: led.state, what="the LED on")
     assert controller.revision == revision + 2
-    assert led.state
     assert controller.store.get("live")["data"]["chain"][0].get("bypass", False) is False
 
 
@@ -90,9 +92,10 @@ def test_preset_switch_and_long_press_tuner(board, pins: MockFactory) -> None:
     # Held: the press acts at once (no latency on a preset switch) and the
     # long action adds to it (gestures.py).
     stomp(pins.pin(22), hold_s=0.8)
+    wait_for(lambda: pins.pin(24).state, what="fs3's LED showing the tuner")
     assert controller.tuner_on and controller.preset_id == "third"
-    assert pins.pin(24).state  # fs3's LED shows the tuner
     wait_for(lambda: not engine.output_snapshot(256).any(), what="the tuner muting the output")
     stomp(pins.pin(23))
-    assert not controller.tuner_on and not pins.pin(24).state
+    wait_for(lambda: not pins.pin(24).state, what="fs3's LED off")
+    assert not controller.tuner_on
     wait_for(lambda: engine.output_snapshot(256).any(), what="sound after the tuner")

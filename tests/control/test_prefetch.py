@@ -1,0 +1,45 @@
+"""Chains built ahead: a preset switch swaps a chain prepared in the background."""
+
+from __future__ import annotations
+
+from control_support import Pedal, wait_for
+
+PRESETS = [{"name": f"P{i}", "id": f"p{i}", "chain": [
+    {"id": "boost", "effect": "gain", "params": {"gain_db": -float(i)}},
+    {"id": "echo", "effect": "delay", "params": {"delay_seconds": 0.1 * (i + 1)}},
+]} for i in range(5)]
+
+
+def test_neighbours_are_built_ahead_and_used_by_the_switch(data_dir) -> None:
+    pedal = Pedal(data_dir, presets=PRESETS)
+    try:
+        c, engine = pedal.controller, pedal.engine
+        cache = c.prefetch
+        assert cache is not None
+        wait_for(cache.idle, what="the background builds")
+        assert sorted(cache.ready()) == ["p1", "p2", "p3", "p4"]  # everything but the current preset
+        ready = cache._ready["p1"][1]
+        hits, misses = cache.hits, cache.misses
+        assert c.call("next_preset", "ctl")["result"]["preset"] == "p1"
+        assert engine.chain is ready and c.chain is ready  # the very chain built ahead
+        assert engine.chain.effect("boost").get_param("gain_db") == -1.0
+        wait_for(cache.idle, what="the background builds")
+        assert sorted(cache.ready()) == ["p0", "p2", "p3", "p4"]
+        assert (cache.hits, cache.misses) == (hits + 1, misses)
+
+        # A preset changed since it was built ahead is built afresh, with its new data.
+        edited = {**PRESETS[2], "chain": [{"id": "boost", "effect": "gain", "params": {"gain_db": -20.0}}]}
+        assert c.call("save_preset", "ctl", preset=edited)["type"] == "ack"
+        assert c.call("next_preset", "ctl")["result"]["preset"] == "p2"
+        assert (cache.hits, cache.misses) == (hits + 1, misses + 1)
+        wait_for(lambda: engine.chain.effect("boost").get_param("gain_db") == -20.0, what="the edit")
+        assert [slot.id for slot in engine.chain.slots] == ["boost"]
+
+        # A bank narrows what is kept ready.
+        ok = c.call("save_bank", "ctl", bank={"id": "duo", "name": "Duo", "presets": ["p2", "p4"]})
+        assert ok["type"] == "ack"
+        assert c.call("select_bank", "ctl", bank="duo")["type"] == "ack"
+        wait_for(cache.idle, what="the background builds")
+        assert cache.ready() == ["p4"]
+    finally:
+        pedal.close()
