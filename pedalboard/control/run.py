@@ -130,7 +130,7 @@ def start_pedal(*, audio: str = "auto", jack_server: str | None = None, preset: 
 
         holder: dict[str, Any] = {}
         engine = Engine(backend, block_size=block_size, jack_server=jack_server,
-                        on_event=lambda name, data: holder["controller"].engine_event(name, data))
+                        on_event=lambda name, data: _engine_event(holder, echo, name, data))
         controller = Controller(store, engine, actions=device.action_map())
         holder["controller"] = controller
         controller.start()
@@ -159,6 +159,16 @@ def start_pedal(*, audio: str = "auto", jack_server: str | None = None, preset: 
         pedal.stop()
         raise
     return pedal, controller
+
+
+def _engine_event(holder: dict[str, Any], echo: Any, name: str, data: dict[str, Any]) -> None:
+    """Tell the controller (every client hears it) and the terminal: a
+    guitarist looking at the console must see that the audio went away."""
+    message = str(data.get("message", "")) if isinstance(data, dict) else ""
+    echo(f"audio {name.removeprefix('audio_')}: {message}" if message else f"audio {name}")
+    controller = holder.get("controller")
+    if controller is not None:
+        controller.engine_event(name, data)
 
 
 def _select_start_preset(controller: Any, preset: str) -> None:
