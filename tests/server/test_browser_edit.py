@@ -25,7 +25,9 @@ def phone(browser: Any, server: ServerProcess, pedal: PedalProcess) -> Any:
     context = browser.new_context(**PHONE, accept_downloads=True)
     page = context.new_page()
     page.watch = Watch(page)
-    page.on("dialog", lambda dialog: dialog.accept())  # confirm() of Remove/Delete
+    # confirm() of Remove/Delete: yes; prompt(): the text in page.answer.
+    page.answer = {"text": None}
+    page.on("dialog", lambda dialog: dialog.accept(page.answer["text"] or dialog.default_value))
     pair(page, server, pedal.pair_code())
     yield page
     assert page.watch.errors == []
@@ -144,6 +146,23 @@ def test_snapshots_tempo_and_tap(phone: Any, engine: SocketClient) -> None:
     page.click(f".snapshot:text-is('{snapshots[1]}')")
     eventually(lambda: engine.state()["snapshot"] == 1, "snapshot 2 in the engine")
     page.wait_for_selector(f".snapshot[aria-pressed=true]:text-is('{snapshots[1]}')")
+
+    # Save the live values as this snapshot under a new name; switching away
+    # and back brings them back.
+    open_card(page, "reverb")
+    page.locator(".param:has(input[data-param=damping]) .step").nth(1).tap()
+    damping = eventually(lambda: (d := slot_of(engine.state(), "reverb")["params"]["damping"])
+                         and d, "a damping value")
+    page.answer["text"] = "Solo"
+    page.click("#save-snapshot")
+    eventually(lambda: engine.state()["snapshots"][1] == "Solo", "the snapshot named Solo")
+    page.wait_for_selector(".snapshot:text-is('Solo')")
+    page.click(f".snapshot:text-is('{snapshots[0]}')")
+    eventually(lambda: engine.state()["snapshot"] == 0, "snapshot 1 in the engine")
+    engine.request("set_param", slot="reverb", param="damping", value=0.1)
+    page.click(".snapshot:text-is('Solo')")
+    eventually(lambda: engine.state()["snapshot"] == 1, "snapshot 2 again")
+    assert slot_of(engine.state(), "reverb")["params"]["damping"] == pytest.approx(damping)
 
     show_panel(page, "setup")
     page.fill("#tempo", "97.5")
