@@ -136,7 +136,7 @@ def table(rows: list[Row]) -> str:
     for r in rows:
         cells = " | ".join(f"{r.errors_db[f]:.1f}" for f in FACTORS)
         lines.append(f"| [{r.name}](img/circuits/{r.name}.png) | {cells} | "
-                     f"{r.solver_16x_db:.1f} | {r.speed_4x:.0f}x | {r.controls} |")
+                     f"{r.solver_16x_db:.1f} | {r.speed_4x:.1f}x | {r.controls} |")
     return head + "\n".join(lines) + "\n"
 
 

@@ -295,11 +295,13 @@ def solve_ports(u: float, Wp: np.ndarray, F: np.ndarray, codes: np.ndarray,
             vec[CUR, r] = junction(vec[V, r], rows[d, 0], rows[d, 1])[0]
             vec[Q, r] = 0.0
             vec[CQ, r] = 0.0
-        for r in range(k):
+        for a in range(n):  # only the active rows' right-hand sides are used
+            r = marks[ACTIVE, a]
             acc = vec[P, r]
-            for c in range(k):
-                if frozen[c] != 0:
-                    acc += F[r, c] * vec[CUR, c]
+            if n < k:
+                for c in range(k):
+                    if frozen[c] != 0:
+                        acc += F[r, c] * vec[CUR, c]
             vec[RHS, r] = acc
         if n > 0 and not newton(n, F, codes, starts, rows, port_info, port_int, rate2, hist,
                                 vec, jac, J, marks, stats):

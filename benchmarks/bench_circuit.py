@@ -1,0 +1,260 @@
+"""Benchmark the compiled circuit models and write docs/circuit-benchmark.md.
+
+    .venv/bin/python benchmarks/bench_circuit.py             # every netlist, ~3 minutes
+    .venv/bin/python benchmarks/bench_circuit.py ts808 rat   # some (prints, writes nothing)
+
+For every netlist in circuits/, at 1x, 2x and 4x oversampling:
+
+- **effect**: the ``circuit`` effect as the engine runs it: mono, 64-frame
+  float32 blocks through ``process_inplace`` at 48 kHz (input scaling, the
+  model, output scaling and the DC blocker);
+- **whole buffer**: ``CircuitModel.process_volts`` on the whole clip (the
+  kernel alone, plus the resampler's tail);
+- Newton solves per oversampled step (the kernel's own count).
+
+Speed is seconds of audio per second of wall-clock time ("x real time"), one
+thread, the best of ``REPEATS`` runs of a 1 s guitar-like clip (the machine is
+shared; the best run is the one least disturbed by other work). The
+contract's target is 20x at 4x.
+
+**Start-up**: the time from a netlist name to an effect that has processed its
+first block, in a fresh Python process each: *cold* with an empty numba cache
+(the kernel is compiled), *warm* with the cache that run left behind. The
+import of the package is timed apart. Targets: < 2 s cold, < 0.3 s warm.
+
+No peer figure: Guitarix and ACME.jl (the two open-source DK-method
+implementations to compare with) are not installed on this machine.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+import pedalboard  # noqa: E402,F401  (sets NUMBA_CACHE_DIR before numba loads)
+from pedalboard.circuit.model import CircuitModel  # noqa: E402
+from pedalboard.circuit.verify import input_volts  # noqa: E402
+from pedalboard.effects.circuit import Circuit  # noqa: E402
+
+DOC = ROOT / "docs" / "circuit-benchmark.md"
+CIRCUITS_DIR = ROOT / "circuits"
+SAMPLE_RATE = 48000
+BLOCK = 64
+CLIP_SECONDS = 1.0
+REPEATS = 5
+FACTORS = (1, 2, 4)
+TARGET_X = 20.0
+STARTUP_NETLISTS = ("diode_clipper_si", "ts808", "big_muff")
+COLD_TARGET_S = 2.0
+WARM_TARGET_S = 0.3
+
+#: Runs in a fresh interpreter: prints the import and netlist-to-ready times.
+STARTUP_PROBE = """
+import json, sys, time
+t0 = time.perf_counter()
+import numpy as np
+import pedalboard
+from pedalboard.effects.circuit import Circuit
+t1 = time.perf_counter()
+effect = Circuit(sys.argv[1])
+effect.prepare(48000, 1, 64)
+effect.process_inplace(np.zeros((1, 64), dtype=np.float32))
+t2 = time.perf_counter()
+print(json.dumps({"import_s": t1 - t0, "ready_s": t2 - t1}))
+"""
+
+
+@dataclass
+class Row:
+    name: str
+    ports: int
+    states: int
+    effect_x: dict[int, float]
+    whole_x: dict[int, float]
+    solves_per_step: float
+
+
+def best_speed(run, seconds: float) -> float:
+    """Seconds of audio per wall-clock second, the best of REPEATS runs."""
+    best = float("inf")
+    for _ in range(REPEATS):
+        start = time.perf_counter()
+        run()
+        best = min(best, time.perf_counter() - start)
+    return seconds / best
+
+
+def effect_speed(name: str, factor: int, clip: np.ndarray) -> float:
+    effect = Circuit(name, oversample=str(factor))
+    effect.prepare(SAMPLE_RATE, 1, BLOCK)
+    block = np.zeros((1, BLOCK), dtype=np.float32)
+    blocks = clip.size // BLOCK
+
+    def run() -> None:
+        for i in range(blocks):
+            block[0] = clip[i * BLOCK:(i + 1) * BLOCK]
+            effect.process_inplace(block)
+
+    run()  # loads the kernel, settles the glides
+    return best_speed(run, blocks * BLOCK / SAMPLE_RATE)
+
+
+def whole_buffer(name: str, factor: int, volts: np.ndarray) -> tuple[float, float]:
+    """(x real time, Newton solves per oversampled step) of process_volts."""
+    model = CircuitModel.from_file(CIRCUITS_DIR / f"{name}.cir", oversample=factor,
+                                   sample_rate=SAMPLE_RATE)
+    model.process_volts(volts[:BLOCK])
+
+    def run() -> None:
+        model.reset()
+        model.process_volts(volts)
+
+    speed = best_speed(run, volts.size / SAMPLE_RATE)
+    model.reset()
+    model.process_block(volts, np.empty_like(volts))
+    solves = float(model._state.stats[1]) / (volts.size * factor)
+    return speed, solves
+
+
+def measure(path: Path) -> Row:
+    model = CircuitModel.from_file(path, sample_rate=SAMPLE_RATE)
+    volts = input_volts("guitar", CLIP_SECONDS, SAMPLE_RATE)
+    # Full scale at the effect's input is the netlist's input_volts: the same
+    # clip, as samples.
+    clip = (volts / model.input_volts).astype(np.float32)
+    effect_x: dict[int, float] = {}
+    whole_x: dict[int, float] = {}
+    solves = 0.0
+    for factor in FACTORS:
+        effect_x[factor] = effect_speed(path.stem, factor, clip)
+        whole_x[factor], solves_now = whole_buffer(path.stem, factor, volts)
+        if factor == 4:
+            solves = solves_now
+    return Row(path.stem, model.system.num_ports, int(model.describe()["states"]), effect_x,
+               whole_x, solves)
+
+
+def startup(name: str) -> dict[str, float]:
+    """Cold (empty numba cache) and warm start-up of one netlist, in fresh processes."""
+    with tempfile.TemporaryDirectory() as cache:
+        env = dict(os.environ, NUMBA_CACHE_DIR=cache)
+        runs = []
+        for _ in range(2):
+            out = subprocess.run([sys.executable, "-c", STARTUP_PROBE, name], env=env,
+                                 capture_output=True, text=True, check=True, cwd=ROOT)
+            runs.append(json.loads(out.stdout.strip().splitlines()[-1]))
+    return {"cold_s": runs[0]["ready_s"], "warm_s": runs[1]["ready_s"],
+            "import_s": runs[1]["import_s"]}
+
+
+def speed_table(rows: list[Row]) -> str:
+    lines = ["| circuit | ports | states | effect 1x | effect 2x | effect 4x | "
+             "whole buffer 4x | Newton solves / step at 4x | 20x at 4x |",
+             "|---|---:|---:|---:|---:|---:|---:|---:|---|"]
+    for r in rows:
+        meets = "yes" if r.effect_x[4] >= TARGET_X else f"no ({r.effect_x[4] / TARGET_X:.2f})"
+        lines.append(f"| {r.name} | {r.ports} | {r.states} | "
+                     + " | ".join(f"{r.effect_x[f]:.1f}x" for f in FACTORS)
+                     + f" | {r.whole_x[4]:.1f}x | {r.solves_per_step:.2f} | {meets} |")
+    return "\n".join(lines) + "\n"
+
+
+def startup_table(results: dict[str, dict[str, float]]) -> str:
+    lines = ["| netlist | cold (empty numba cache) | warm | package import (warm) |",
+             "|---|---:|---:|---:|"]
+    for name, r in results.items():
+        lines.append(f"| {name} | {r['cold_s']:.2f} s | {r['warm_s']:.2f} s | "
+                     f"{r['import_s']:.2f} s |")
+    return "\n".join(lines) + "\n"
+
+
+def write_doc(rows: list[Row], starts: dict[str, dict[str, float]]) -> None:
+    meeting = [r.name for r in rows if r.effect_x[4] >= TARGET_X]
+    cold = max(r["cold_s"] for r in starts.values())
+    warm = max(r["warm_s"] for r in starts.values())
+    text = f"""# Circuit models: speed
+
+Written by `benchmarks/bench_circuit.py` on {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}
+({platform.machine()}, {os.cpu_count()} cores shared with other work, Python
+{platform.python_version()}). Times real time = seconds of audio per second of
+wall-clock time on one thread, the best of {REPEATS} runs of a {CLIP_SECONDS:g} s
+guitar-like clip (the machine is shared: the best run is the least disturbed).
+
+## Speed of every netlist
+
+*effect*: the `circuit` effect as the engine calls it (mono, {BLOCK}-frame
+float32 blocks, `process_inplace`, 48 kHz). *whole buffer*: `process_volts`
+on the whole clip. The contract asks for {TARGET_X:g}x at 4x; the last column
+gives the fraction reached when it is not met.
+
+{speed_table(rows)}
+At 4x, {len(meeting)} of {len(rows)} netlists meet {TARGET_X:g}x real time:
+{', '.join(meeting) or 'none'}.
+
+## Start-up: netlist to a ready effect
+
+From `Circuit(name)` to the end of its first processed block, in a fresh
+process each. Cold: an empty numba cache, so the kernel is compiled (once
+per installation: every netlist shares the same compiled kernel). Warm: the
+cache the cold run left. Targets: < {COLD_TARGET_S:g} s cold, < {WARM_TARGET_S:g} s warm.
+
+{startup_table(starts)}
+Worst: {cold:.2f} s cold ({'meets' if cold < COLD_TARGET_S else 'misses'} the target),
+{warm:.2f} s warm ({'meets' if warm < WARM_TARGET_S else 'misses'} the target).
+
+## Peers
+
+No peer figure: Guitarix (its DK-method circuit plugins) and ACME.jl are not
+installed on this machine, and there is no network to fetch them.
+"""
+    DOC.write_text(text)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("names", nargs="*", help="netlists to measure (default: all)")
+    args = parser.parse_args()
+    paths = sorted(CIRCUITS_DIR.glob("*.cir"))
+    if args.names:
+        paths = [p for p in paths if p.stem in args.names]
+    rows: list[Row] = []
+    starts: dict[str, dict[str, float]] = {}
+    columns = (TextColumn("{task.description:<24}"), BarColumn(),
+               TextColumn("{task.completed}/{task.total}"), TimeElapsedColumn())
+    with Progress(*columns) as progress:
+        task = progress.add_task("circuits", total=len(paths))
+        for path in paths:
+            progress.update(task, description=path.stem)
+            rows.append(measure(path))
+            progress.advance(task)
+        if not args.names:
+            task = progress.add_task("start-up", total=len(STARTUP_NETLISTS))
+            for name in STARTUP_NETLISTS:
+                progress.update(task, description=f"start-up {name}")
+                starts[name] = startup(name)
+                progress.advance(task)
+    print(speed_table(rows))
+    if args.names:
+        return 0
+    print(startup_table(starts))
+    write_doc(rows, starts)
+    print(f"wrote {DOC.relative_to(ROOT)}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
