@@ -174,6 +174,9 @@ def test_screens_at_phone_tablet_and_desktop(browser: Any, server: ServerProcess
         Watch(page)
         page.goto(f"{server.base_url}/")
         page.wait_for_selector(".pedal[data-slot=reverb]")
+        if name == "desktop":  # every panel at once: wait for the lists to fill
+            page.wait_for_selector("#library-list li")
+            page.wait_for_selector("#footswitches li")
         assert_fits_the_screen(page, size[0])
         page.screenshot(path=str(IMG / f"ui-{name}.png"))
         wide.close()

@@ -61,7 +61,8 @@ export class Setup {
       hold.textContent = "Hold";
       hold.setAttribute("aria-label", `Long-press footswitch ${fs.name}`);
       hold.addEventListener("click", () => this.app.command("press", { switch: fs.name, long: true }));
-      item.append(name, actions, press, hold);
+      item.append(name, actions, press);
+      if (fs.long || !fs.press) item.append(hold);  // no long-press action: no Hold
       return item;
     }));
   }
@@ -142,6 +143,8 @@ export class Setup {
 }
 
 function shortAgent(agent) {
-  const match = /(iPhone|iPad|Android|Windows|Macintosh|Linux|HeadlessChrome|Chrome|Firefox|Safari)/.exec(agent || "");
+  // The device first (a phone's browser also says "Linux" or "Mac OS X").
+  const match = /(iPhone|iPad|Android)/.exec(agent || "")
+    || /(Windows|Macintosh|CrOS|Linux|HeadlessChrome|Chrome|Firefox|Safari)/.exec(agent || "");
   return match ? match[1] : (agent || "device").slice(0, 30);
 }
