@@ -164,6 +164,29 @@ eval_device_inline = inline(getattr(eval_device, "py_func", eval_device))
 
 
 @inline
+def _residual_and_jacobian_full(k: int, F: np.ndarray, port_int: np.ndarray, vec: np.ndarray,
+                                jac: np.ndarray, J: np.ndarray) -> None:
+    """Newton's residual and Jacobian ``F G - I`` when every port is active."""
+    for r in range(k):
+        acc = vec[RHS, r] - vec[V, r]
+        for c in range(k):
+            acc += F[r, c] * vec[CUR, c]
+        vec[RES, r] = -acc
+    for c in range(k):
+        lo = port_int[c, LO]
+        if port_int[c, HI] - lo == 1:
+            g = jac[c, c]
+            for r in range(k):
+                J[r, c] = F[r, c] * g
+        else:
+            g0 = jac[lo, c]
+            g1 = jac[lo + 1, c]
+            for r in range(k):
+                J[r, c] = F[r, lo] * g0 + F[r, lo + 1] * g1
+        J[c, c] -= 1.0
+
+
+@inline
 def newton(n: int, F: np.ndarray, codes: np.ndarray, starts: np.ndarray, rows: np.ndarray,
            port_info: np.ndarray, port_int: np.ndarray, rate2: float, hist: np.ndarray,
            vec: np.ndarray, jac: np.ndarray, J: np.ndarray, marks: np.ndarray,
@@ -181,18 +204,21 @@ def newton(n: int, F: np.ndarray, codes: np.ndarray, starts: np.ndarray, rows: n
         for d in range(codes.shape[0]):
             if frozen[starts[d]] == 0:
                 eval_device_inline(d, codes, starts, rows, vec, rate2, hq, jac)
-        for a in range(n):
-            r = act[a]
-            acc = vec[RHS, r] - vec[V, r]
-            for b in range(n):
-                acc += F[r, act[b]] * vec[CUR, act[b]]
-            vec[RES, a] = -acc
-            for b in range(n):
-                c = act[b]
-                s = -1.0 if a == b else 0.0
-                for m in range(port_int[c, LO], port_int[c, HI]):
-                    s += F[r, m] * jac[m, c]
-                J[a, b] = s
+        if n == F.shape[0]:  # nothing frozen: direct indexing, contiguous rows
+            _residual_and_jacobian_full(n, F, port_int, vec, jac, J)
+        else:
+            for a in range(n):
+                r = act[a]
+                acc = vec[RHS, r] - vec[V, r]
+                for b in range(n):
+                    acc += F[r, act[b]] * vec[CUR, act[b]]
+                vec[RES, a] = -acc
+                for b in range(n):
+                    c = act[b]
+                    s = -1.0 if a == b else 0.0
+                    for m in range(port_int[c, LO], port_int[c, HI]):
+                        s += F[r, m] * jac[m, c]
+                    J[a, b] = s
         if not lu_solve(J, vec, n, marks[PIVOT]):
             marks[LU_ACTIVE, -1] = 0
             return False
