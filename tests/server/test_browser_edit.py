@@ -272,3 +272,28 @@ def test_touch_drag_reorders_the_chain(phone: Any, engine: SocketClient) -> None
     assert [n["id"] for n in engine.state()["chain"]] == [last, *order[:-1]]
     page.wait_for_function(f"() => document.querySelector('.pedal').dataset.slot === '{last}'")
     engine.request("move_effect", slot=last, index=len(order) - 1)
+
+
+def test_tuner_shows_the_notes_the_pedal_hears(phone: Any, engine: SocketClient) -> None:
+    """The demo guitar plays through the tuner: the page names notes with
+    their frequency and cents, as the pedal's own tuner readings do."""
+    page = phone
+    engine.request("subscribe", tuner=True)
+    show_panel(page, "tuner")
+    page.click("#tuner-toggle")
+    eventually(lambda: engine.state()["tuner"] is True, "the tuner on in the engine")
+    readings: list[dict[str, Any]] = []
+    deadline = time.monotonic() + 15
+    while time.monotonic() < deadline and not readings:
+        message = json.loads(engine.file.readline())
+        if message.get("type") == "tuner" and message["data"] is not None:
+            readings.append(message["data"])
+    assert readings, "the pedal's tuner hears the demo guitar"
+    page.wait_for_function(
+        "() => /^[A-G][#b]?-?\\d+$/.test(document.querySelector('#tuner-note').textContent)")
+    detail = page.locator("#tuner-detail").text_content()
+    assert " Hz, " in detail and "cents" in detail
+    page.screenshot(path=str(IMG / "ui-tuner-note.png"))
+    page.click("#tuner-toggle")
+    eventually(lambda: engine.state()["tuner"] is False, "the tuner off in the engine")
+    page.wait_for_selector("#tuner-detail:text-is('tuner is off')")
