@@ -160,7 +160,7 @@ def test_screens_at_phone_tablet_and_desktop(browser: Any, server: ServerProcess
         page.click(f".tabs button[data-panel={panel}]")
         page.wait_for_selector(f"#{panel}", state="visible")
         if panel == "panel-setup":
-            page.wait_for_selector("#footswitches li:has-text('toggle:reverb')")
+            page.wait_for_selector("#footswitches li:has-text('Reverb on/off')")
         if panel == "panel-presets":
             page.wait_for_selector("#library-list li")
         assert_fits_the_screen(page, PHONE["viewport"]["width"])

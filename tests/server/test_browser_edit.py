@@ -297,3 +297,20 @@ def test_tuner_shows_the_notes_the_pedal_hears(phone: Any, engine: SocketClient)
     page.click("#tuner-toggle")
     eventually(lambda: engine.state()["tuner"] is False, "the tuner off in the engine")
     page.wait_for_selector("#tuner-detail:text-is('tuner is off')")
+
+
+def test_footswitch_view_names_each_action_and_presses_it(phone: Any, engine: SocketClient) -> None:
+    """The mapping from the pedal's pedal.toml, in words; Press runs it."""
+    page = phone
+    show_panel(page, "setup")
+    page.wait_for_selector("#footswitches li:has-text('Reverb on/off')")
+    rows = {page.locator("#footswitches li").nth(i).locator("strong").text_content():
+            page.locator("#footswitches li").nth(i).locator(".note").text_content()
+            for i in range(page.locator("#footswitches li").count())}
+    assert rows == {"fs1": "press: Reverb on/off", "fs2": "press: next preset",
+                    "fs3": "press: snapshot 1", "fs4": "press: tap tempo"}
+    bypass = slot_of(engine.state(), "reverb")["bypass"]
+    page.click("#footswitches button[aria-label='Press footswitch fs1']")
+    eventually(lambda: slot_of(engine.state(), "reverb")["bypass"] is (not bypass), "fs1 to toggle")
+    page.wait_for_selector(f".stomp[data-slot=reverb][aria-pressed={str(bypass).lower()}]",
+                           state="attached")

@@ -48,8 +48,10 @@ export class Setup {
       name.textContent = fs.name;
       const actions = document.createElement("span");
       actions.className = "note";
-      actions.textContent = [fs.press && `press: ${fs.press}`, fs.long && `hold: ${fs.long}`]
-        .filter(Boolean).join(" · ");
+      const gestures = [["press", "press"], ["long", "hold"], ["double", "double press"], ["repeat", "held"]];
+      actions.textContent = gestures.filter(([key]) => fs[key])
+        .map(([key, said]) => `${said}: ${this.describe(fs[key])}`).join(" · ") || "not mapped";
+      actions.title = gestures.filter(([key]) => fs[key]).map(([key]) => `${key} = "${fs[key]}"`).join(", ");
       const press = document.createElement("button");
       press.type = "button";
       press.className = "primary";
@@ -65,6 +67,24 @@ export class Setup {
       if (fs.long || !fs.press) item.append(hold);  // no long-press action: no Hold
       return item;
     }));
+  }
+
+  // A pedal.toml action ("toggle:reverb", "preset:next", "snapshot:1", "tap",
+  // "tuner", "bank:prev", "tempo:120") in words, with the effect's name.
+  describe(action) {
+    const [verb, target = ""] = String(action).split(":");
+    const stomp = this.app.board.stomps.get(target);
+    const step = { next: "next", prev: "previous" };
+    switch (verb) {
+      case "toggle": return `${stomp ? stomp.label : target} on/off`;
+      case "preset": return step[target] ? `${step[target]} preset` : `preset ${target}`;
+      case "bank": return step[target] ? `${step[target]} bank` : `bank ${target}`;
+      case "snapshot": return `snapshot ${target}`;
+      case "tap": return "tap tempo";
+      case "tuner": return "tuner on/off";
+      case "tempo": return `tempo ${target} BPM`;
+      default: return String(action);
+    }
   }
 
   async midiMaps() {
