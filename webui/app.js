@@ -105,6 +105,7 @@ class App {
     link.textContent = online ? "connected" : "offline — reconnecting…";
     link.classList.toggle("offline", !online);
     document.body.classList.toggle("is-offline", !online);
+    if (!online) this.tuner.clearMeters();
   }
 
   command(cmd, args = {}) {

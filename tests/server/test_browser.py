@@ -276,6 +276,11 @@ def test_offline_is_shown_and_the_page_reconnects(browser: Any) -> None:
         page.wait_for_selector("#link.offline", timeout=15000)
         assert "offline" in page.locator("#link").text_content()
         assert page.evaluate("() => document.body.classList.contains('is-offline')")
+        # No stale levels while the engine is gone.
+        assert page.evaluate("() => [document.querySelector('#meter-in').value, "
+                             "document.querySelector('#meter-out').value]") == [-60, -60]
+        assert page.locator("#dsp").text_content() == "DSP –"
+        page.screenshot(path=str(IMG / "ui-offline.png"))
         restarted = PedalProcess(pedal.data_dir)
         page.wait_for_selector("#link:not(.offline)", timeout=20000)
         assert page.locator("#link").text_content() == "connected"

@@ -38,6 +38,15 @@ export class Tuner {
     this.detail.textContent = `${data.frequency_hz.toFixed(1)} Hz, ${sign}${cents.toFixed(0)} cents${inTune ? " — in tune" : ""}`;
   }
 
+  // Offline: no reading is better than a stale one.
+  clearMeters() {
+    for (const meter of [this.meterIn, this.meterOut]) {
+      meter.value = -60;
+      meter.removeAttribute("aria-valuetext");
+    }
+    this.dsp.textContent = "DSP –";
+  }
+
   meters(data) {
     if (!data) return;
     const clamp = (db) => Math.max(-60, Math.min(0, Number.isFinite(db) ? db : -60));
