@@ -12,7 +12,15 @@ import time
 from typing import Any
 
 import pytest
-from browser_support import IMG, PHONE, Watch, assert_fits_the_screen, open_card, pair
+from browser_support import (
+    IMG,
+    PHONE,
+    Watch,
+    assert_fits_the_screen,
+    open_card,
+    pair,
+    show_panel,
+)
 from server_support import PedalProcess, ServerProcess, slot_of
 
 
@@ -242,6 +250,17 @@ def test_every_control_has_an_accessible_name(browser: Any, server: ServerProces
     pair(page, server, pedal.pair_code())
     for slot in ("compressor", "reverb"):
         open_card(page, slot)
+    # Render the lists that fill on demand: the library, a list being edited,
+    # the footswitches, MIDI maps and paired devices.
+    show_panel(page, "presets")
+    page.wait_for_selector("#library-list li")
+    page.click("#new-list")
+    page.click("#list-add")
+    page.wait_for_selector("#list-presets li")
+    show_panel(page, "setup")
+    page.wait_for_selector("#footswitches li")
+    page.wait_for_selector("#devices li")
+    show_panel(page, "board")
     unnamed = page.evaluate("""() => [...document.querySelectorAll('button, input, select, meter')]
         .filter((el) => {
             if (el.type === 'file') return false;
