@@ -86,7 +86,10 @@ class CircuitSystem:
         self.netlist = netlist
         values = netlist.element_values(self.default_controls())
         expansions = [dev.expand(e, v) for e, v in zip(netlist.elements, values, strict=True)]
-        self.devices = [d for _, d in expansions if d is not None]
+        # Charge-free diodes last: while they are frozen (see solver.py) the
+        # active ports are a prefix and Newton indexes them directly.
+        self.devices = sorted((d for _, d in expansions if d is not None),
+                              key=dev.charge_free_diode)
         nodes: dict[str, int] = {}
         for prims, device in expansions:
             for prim in prims:

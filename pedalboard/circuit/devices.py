@@ -120,6 +120,13 @@ class NonlinearDevice:
 Expansion = tuple[list[Primitive], NonlinearDevice | None]
 
 
+def charge_free_diode(device: NonlinearDevice) -> bool:
+    """A diode with neither junction (CJO) nor transit-time (TT) charge: its
+    current is a pure exponential, which the solver may take out of Newton
+    while it is deep in reverse bias (an op-amp's rail clamp)."""
+    return device.code == DIODE and device.params[2] == 0.0 and device.params[6] == 0.0
+
+
 # ------------------------------------------------------- linear elements
 def resistor(element: Element, value: float | None) -> Expansion:
     assert value is not None

@@ -21,7 +21,7 @@ import numpy as np
 from pedalboard.circuit import oversampling, solver
 from pedalboard.circuit.compiler import CircuitSystem, discretize
 from pedalboard.circuit.dcop import operating_point, port_currents
-from pedalboard.circuit.devices import DIODE
+from pedalboard.circuit.devices import charge_free_diode
 from pedalboard.circuit.netlist import ControlSpec, Netlist, NetlistError, parse_netlist
 from pedalboard.circuit.solver import HISTORY_ROWS, SCRATCH_ROWS, fuse, run_circuit
 
@@ -254,7 +254,6 @@ def _port_tables(system: CircuitSystem) -> tuple[np.ndarray, np.ndarray]:
         device = system.devices[d]
         count = len(device.ports)
         ints[start:start + count] = (start, start + count, d)
-        charge_free = device.params[2] == 0.0 and device.params[6] == 0.0  # CJO, TT
-        if device.code == DIODE and charge_free:
+        if charge_free_diode(device):
             info[start, solver.OFF] = -solver.FREEZE_THERMAL_VOLTAGES * device.port_vt[0]
     return info, ints
