@@ -174,6 +174,7 @@ class CircuitModel:
         s.x[:] = x
         s.hist[solver.V1] = op.port_volts
         s.hist[solver.V2] = op.port_volts
+        s.hist[solver.V3] = op.port_volts
         if s.hist.shape[1]:
             s.hist[solver.HQ] = self.rate2 * port_currents(self.system, op.port_volts)[2]
             Wp = self._mats[0]

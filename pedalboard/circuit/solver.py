@@ -69,12 +69,12 @@ FREEZE_THERMAL_VOLTAGES = 40.0
 #: prediction p, Newton residual and solution (by active position), step (by
 #: port), right-hand side with the frozen ports' currents, next state, the
 #: two first guesses (extrapolated, tangent-corrected).
-P, RES, SOL, DV, RHS, XN, G0, G1 = range(DEVICE_ROWS, DEVICE_ROWS + 8)
-SCRATCH_ROWS = DEVICE_ROWS + 8
+P, RES, SOL, DV, RHS, XN, G0, G1, G2 = range(DEVICE_ROWS, DEVICE_ROWS + 9)
+SCRATCH_ROWS = DEVICE_ROWS + 9
 #: Rows of the per-channel history array: v[n-1], v[n-2], charge history,
 #: p[n-1], p[n-2].
-V1, V2, HQ, P1, P2 = range(5)
-HISTORY_ROWS = 5
+V1, V2, HQ, P1, P2, V3 = range(6)
+HISTORY_ROWS = 6
 #: Columns of ``port_info`` (float): n*Vt, critical voltage, freeze threshold.
 VT, VCRIT, OFF = range(3)
 #: Columns of ``port_int`` (int): first and last+1 port of the port's device, device index.
@@ -318,18 +318,28 @@ def solve_ports(u: float, Wp: np.ndarray, F: np.ndarray, codes: np.ndarray,
             acc += Wp[r, j] * x[j]
         vec[P, r] = acc
         vec[G0, r] = vec[V, r] = 2.0 * hist[V1, r] - hist[V2, r]
-        frozen[r] = 1 if vec[V, r] < port_info[r, OFF] else 0
-    # Both guesses are computed; the one that was closer last step is used
-    # (the tangent wins while a clipper holds, extrapolation on smooth
-    # stretches of a high-gain stage).
+        # A junction whose charge sits behind almost no resistance rings at
+        # half the step rate (trapezoidal integration is not L-stable):
+        # v[n-2] plus the smooth part's slope predicts such a port.
+        vec[G2, r] = hist[V2, r] + hist[V1, r] - hist[V3, r]
+        frozen[r] = 1 if vec[V, r] < port_info[r, OFF] else 0  # for the tangent's LU check
+    # All guesses are computed; each port takes the kind that was closest to
+    # its solution last step (the tangent wins while a clipper holds,
+    # extrapolation on smooth stretches of a high-gain stage).
     corrected = _tangent_correction(k, J, vec, hist, marks)
     for r in range(k):
         vec[G1, r] = vec[V, r]
-        if corrected and marks[CHOICE, r] == 0:
+        choice = marks[CHOICE, r]
+        if choice == 0 or (choice == 1 and not corrected):
             vec[V, r] = vec[G0, r]
+        elif choice == 2:
+            vec[V, r] = vec[G2, r]
     for r in range(k):
         v1 = hist[V1, r]
         vec[V, r] = pnjlim(vec[V, r], v1, port_info[r, VT], port_info[r, VCRIT])
+        # Frozen by the guess it will start from: a frozen port's current is
+        # taken at this voltage, so it must be below the threshold.
+        frozen[r] = 1 if vec[V, r] < port_info[r, OFF] else 0
     for _ in range(k + 1):
         n = 0
         for r in range(k):
@@ -390,14 +400,20 @@ def circuit_step(u: float, Wp: np.ndarray, Ws: np.ndarray, F: np.ndarray, codes:
             for d in range(codes.shape[0]):
                 eval_device(d, codes, starts, rows, vec, rate2, hist[HQ], jac)
         for r in range(k):
+            hist[V3, r] = hist[V2, r]
             hist[V2, r] = hist[V1, r]
             hist[V1, r] = vec[V, r]
             hist[P2, r] = hist[P1, r]
             hist[P1, r] = vec[P, r]
             hist[HQ, r] = 2.0 * rate2 * vec[Q, r] - hist[HQ, r]
         for r in range(k):
-            better = abs(vec[V, r] - vec[G1, r]) < abs(vec[V, r] - vec[G0, r])
-            marks[CHOICE, r] = 1 if better else 0
+            miss0 = abs(vec[V, r] - vec[G0, r])
+            miss1 = abs(vec[V, r] - vec[G1, r])
+            miss2 = abs(vec[V, r] - vec[G2, r])
+            if miss2 < miss0 and miss2 < miss1:
+                marks[CHOICE, r] = 2
+            else:
+                marks[CHOICE, r] = 1 if miss1 < miss0 else 0
     y = 0.0
     for i in range(nx + 1):
         acc = Ws[i, nx] * u + Ws[i, nx + 1]
