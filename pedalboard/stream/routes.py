@@ -15,13 +15,20 @@ token as control).
 
 from __future__ import annotations
 
+import io
 import struct
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 
 import numpy as np
 from fastapi import APIRouter, HTTPException, Request, WebSocket, WebSocketDisconnect
-from fastapi.responses import FileResponse, PlainTextResponse, RedirectResponse, StreamingResponse
+from fastapi.responses import (
+    FileResponse,
+    PlainTextResponse,
+    RedirectResponse,
+    Response,
+    StreamingResponse,
+)
 
 from pedalboard.stream.hub import StreamHub
 
@@ -100,6 +107,19 @@ def listener_router(
     @router.get("/listen", include_in_schema=False)
     async def listen_redirect() -> RedirectResponse:
         return RedirectResponse("/listen/")
+
+    @router.get("/listen/qr.svg", include_in_schema=False)
+    async def listen_qr(request: Request) -> Response:
+        """A QR code of this listener page's address as the visitor reached it,
+        so one listener can pass the stream on to the next."""
+        import segno
+
+        svg = io.BytesIO()
+        address = str(request.base_url).rstrip("/") + "/listen/"
+        segno.make(address, error="m").save(svg, kind="svg", scale=6, border=2, dark="#000",
+                                             light="#fff", xmldecl=False)
+        return Response(svg.getvalue(), media_type="image/svg+xml",
+                        headers={"Cache-Control": "no-cache"})
 
     @router.get("/listen/", include_in_schema=False)
     @router.get("/listen/{name}", include_in_schema=False)

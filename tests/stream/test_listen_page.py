@@ -76,8 +76,14 @@ def test_listen_page_plays_and_measures_latency(pedal: tuple[Engine, str]) -> No
         onsets = page.evaluate("window.listener.onsets.map(o => o.wallMs)")
         shown = page.evaluate("window.listener.latencyMs")
         assert page.locator("#title").inner_text() == "Dry"
+        # The page counts its audience (this page's own socket) and passes the link on.
+        page.wait_for_function("document.querySelector('#listeners').textContent === '1'",
+                               timeout=10000)
+        page.click(".share summary")
+        page.wait_for_function("document.querySelector('#share-qr').naturalWidth > 100", timeout=10000)
+        assert page.locator("#share-url").inner_text() == f"{url}/listen/"
         DOCS_IMG.mkdir(parents=True, exist_ok=True)
-        page.screenshot(path=str(DOCS_IMG / "listen-phone.png"))
+        page.screenshot(path=str(DOCS_IMG / "listen-phone.png"), full_page=True)
         browser.close()
     watcher.stop()
     assert not errors, errors

@@ -147,8 +147,23 @@ function stop() {
 async function restart() { stop(); await start(); }
 
 $("play").addEventListener("click", () => (state.socket || state.playing ? stop() : start()));
-fetch("/api/v1/listen/info").then((r) => (r.ok ? r.json() : null)).then((info) => {
-  if (info && info.title) $("title").textContent = info.title;
-}).catch(() => {});
+// The preset changes while people listen, and so does the audience.
+async function refreshInfo() {
+  try {
+    const reply = await fetch("/api/v1/listen/info", { cache: "no-store" });
+    const info = reply.ok ? await reply.json() : null;
+    if (!info) return;
+    if (info.title) $("title").textContent = info.title;
+    $("listeners").textContent = info.running ? String(info.listeners) : "–";
+  } catch {
+    // offline for a moment: the next round tries again
+  }
+}
+refreshInfo();
+setInterval(refreshInfo, 3000);
+$("share-url").href = location.origin + "/listen/";
+$("share-url").textContent = location.origin + "/listen/";
+$("ogg-url").href = location.origin + "/stream.ogg";
+$("ogg-url").textContent = location.origin + "/stream.ogg";
 // Start straight away where the browser allows it (a link opened from a chat).
 if (new URLSearchParams(location.search).has("autoplay")) start();
