@@ -33,18 +33,21 @@ class _State:
     """Everything the kernel mutates for one channel."""
 
     x: np.ndarray
-    hist: np.ndarray  # rows: v[n-1], v[n-2], charge history (solver.V1, V2, HQ)
+    hist: np.ndarray  # past port voltages, charges, predictions (solver.V1, ...)
+    lu: np.ndarray  # the last Newton Jacobian's LU factors (the tangent guess)
+    marks: np.ndarray  # frozen ports, active sets, pivots, guess choices (solver.FROZEN, ...)
     up_hist: np.ndarray
     down_hist: np.ndarray
     positions: np.ndarray
     stats: np.ndarray
 
+    FIELDS = ("x", "hist", "lu", "marks", "up_hist", "down_hist", "positions", "stats")
+
     def copy(self) -> _State:
-        return _State(*(a.copy() for a in (self.x, self.hist, self.up_hist, self.down_hist,
-                                           self.positions, self.stats)))
+        return _State(*(getattr(self, name).copy() for name in self.FIELDS))
 
     def assign(self, other: _State) -> None:
-        for name in ("x", "hist", "up_hist", "down_hist", "positions", "stats"):
+        for name in self.FIELDS:
             getattr(self, name)[:] = getattr(other, name)
 
 
@@ -79,11 +82,10 @@ class CircuitModel:
         nx = self._mats[1].shape[0] - 1
         self._vec = np.zeros((SCRATCH_ROWS, max(k, nx, 1)))
         self._jac = np.zeros((k, k))
-        self._J = np.zeros((k, k))
-        self._marks = np.zeros((solver.MARK_ROWS, k + 1), dtype=np.int64)
         taps_up = self.resampler.up_taps.shape[1]
         taps_down = self.resampler.down_taps.shape[0]
-        self._state = _State(np.zeros(nx), np.zeros((HISTORY_ROWS, k)),
+        self._state = _State(np.zeros(nx), np.zeros((HISTORY_ROWS, k)), np.zeros((k, k)),
+                             np.zeros((solver.MARK_ROWS, k + 1), dtype=np.int64),
                              np.zeros(2 * taps_up), np.zeros(2 * taps_down),
                              np.zeros(3, dtype=np.int64), np.zeros(2, dtype=np.int64))
         self._initial: _State | None = None
@@ -105,8 +107,6 @@ class CircuitModel:
         twin._initial = self._initial.copy() if self._initial else None
         twin._vec = self._vec.copy()
         twin._jac = self._jac.copy()
-        twin._J = self._J.copy()
-        twin._marks = self._marks.copy()
         twin._values = dict(self._values)
         return twin
 
@@ -180,7 +180,8 @@ class CircuitModel:
             Wp = self._mats[0]
             nx = s.x.shape[0]
             s.hist[solver.P1] = s.hist[solver.P2] = Wp[:, :nx] @ s.x + Wp[:, nx + 1]
-        self._marks[solver.LU_ACTIVE, -1] = 0
+        s.lu[:] = 0.0
+        s.marks[:] = 0  # no factorisation to reuse, extrapolated guesses
         s.up_hist[:] = 0.0
         # The decimator's history holds the resting output, so no step at start.
         s.down_hist[:] = op.node_volts[self.output_node]
@@ -198,7 +199,7 @@ class CircuitModel:
         r = self.resampler
         run_circuit(volts_in, volts_out, Wp, Ws, F, self._codes, self._starts, self._rows,
                     self._port_info, self._port_int, self.rate2, s.x, s.hist, self._vec,
-                    self._jac, self._J, self._marks, r.up_taps, s.up_hist, r.down_taps,
+                    self._jac, s.lu, s.marks, r.up_taps, s.up_hist, r.down_taps,
                     s.down_hist, s.positions, s.stats, live_steps)
 
     def process_volts(self, volts: np.ndarray) -> np.ndarray:
