@@ -271,14 +271,24 @@ def test_every_control_has_an_accessible_name(browser: Any, server: ServerProces
     assert unnamed == []
     # The reorder handle works from the keyboard too.
     client = pedal.client()
+    # Two presses move the third card to the top: the focus stays on its
+    # handle while the board re-renders.
     order = [n["id"] for n in client.state()["chain"]]
-    second = order[1]
-    page.focus(f".pedal[data-slot={second}] .handle")
+    third = order[2]
+    page.focus(f".pedal[data-slot={third}] .handle")
     page.keyboard.press("ArrowUp")
     deadline = time.monotonic() + 10
-    while time.monotonic() < deadline and client.state()["chain"][0]["id"] != second:
+    while time.monotonic() < deadline and client.state()["chain"][1]["id"] != third:
         time.sleep(0.05)
-    assert client.state()["chain"][0]["id"] == second
+    page.wait_for_selector(f".pedal:nth-child(2)[data-slot={third}] .handle:focus")
+    page.keyboard.press("ArrowUp")
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and client.state()["chain"][0]["id"] != third:
+        time.sleep(0.05)
+    assert [n["id"] for n in client.state()["chain"]] == [third, order[0], order[1], *order[3:]]
+    page.wait_for_selector(f".pedal:first-child[data-slot={third}] .handle:focus")
+    assert "position 1 of" in page.locator(f".pedal[data-slot={third}] .handle").get_attribute(
+        "aria-label")
     client.close()
     context.close()
 

@@ -35,9 +35,18 @@ export class Board {
   }
 
   render(state) {
+    // A keyboard user moving a card with the arrow keys keeps the focus on its
+    // handle (or whichever button of the card had it) across the re-render.
+    const focused = document.activeElement;
+    const card = focused && this.list.contains(focused) ? focused.closest(".pedal") : null;
+    const refocus = card && focused.classList.length ? [card.dataset.slot, focused.classList[0]] : null;
     this.controls.clear();
     this.stomps.clear();
     this.list.replaceChildren(...state.chain.map((node, index) => this.card(node, index, state.chain.length)));
+    if (refocus) {
+      const again = this.list.querySelector(`.pedal[data-slot="${CSS.escape(refocus[0])}"] .${CSS.escape(refocus[1])}`);
+      if (again) again.focus();
+    }
     const picker = this.root.querySelector("#add-effect select");
     if (picker.options.length === 0) {
       for (const effect of this.app.catalogue.values()) picker.append(new Option(effect.label, effect.effect));
