@@ -95,6 +95,18 @@ def test_setlist_is_built_used_and_followed_by_the_footswitch(phone: Any, engine
     assert engine.state()["preset"] == "ambient"
     page.wait_for_selector(f"#preset-name:text-is('{names['ambient']}')")
 
+    # A bank of the same name gets an id of its own: the setlist stays.
+    page.click("#new-list")
+    page.fill("#list-name", "Friday Gig")
+    page.select_option("#list-pick", "funk")
+    page.click("#list-add")
+    page.click("#list-editor button[type=submit]")
+    bank = eventually(lambda: {b["id"]: b for b in engine.request("list_banks")["result"]["banks"]}
+                      .get("friday-gig-2"), "the second list under an id of its own")
+    assert bank["presets"] == ["funk"]
+    assert stored()["presets"] == ["clean", "lead", "ambient"]
+    assert engine.request("delete_bank", id="friday-gig-2")["type"] == "ack"
+
     page.click("#lists li[data-list=friday-gig] button:text('Delete')")
     eventually(lambda: stored() is None, "the setlist to be deleted")
     page.wait_for_selector("#lists li[data-list=friday-gig]", state="detached")

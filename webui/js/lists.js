@@ -147,13 +147,23 @@ export class Lists {
     this.renderEditor();
   }
 
+  // A new list never takes over an existing one that happens to share its
+  // name: banks and setlists share one id space (select_bank takes either).
+  freshId(base) {
+    const taken = new Set([...this.banks, ...this.setlists].map((entry) => entry.id));
+    if (!taken.has(base)) return base;
+    let n = 2;
+    while (taken.has(`${base.slice(0, 28)}-${n}`)) n += 1;
+    return `${base.slice(0, 28)}-${n}`;
+  }
+
   async save(event) {
     event.preventDefault();
     const editing = this.editing;
     const name = this.form.querySelector("#list-name").value.trim().slice(0, 64);
     const kind = editing.id ? editing.kind : this.form.querySelector("#list-kind").value;
     if (!name) { this.app.problem(new Error("The list needs a name")); return; }
-    const entry = { id: editing.id || slugify(name), name, presets: editing.presets };
+    const entry = { id: editing.id || this.freshId(slugify(name)), name, presets: editing.presets };
     try {
       await this.app.conn.request(KINDS[kind].save, { [kind]: entry });
       this.close();
