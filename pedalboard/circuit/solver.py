@@ -124,7 +124,7 @@ def lu_solve(J: np.ndarray, vec: np.ndarray, n: int, pivots: np.ndarray) -> bool
     """Solve ``J vec[SOL] = vec[RES]`` (n x n leading block) by Gaussian
     elimination with partial pivoting; False when singular. ``J`` is left
     holding its LU factors and ``pivots`` the row swaps (for
-    :func:`lu_apply`); ``vec[RES]`` is destroyed."""
+    :func:`_tangent_correction`); ``vec[RES]`` is destroyed."""
     for col in range(n):
         pivot = col
         best = abs(J[col, col])
@@ -151,31 +151,12 @@ def lu_solve(J: np.ndarray, vec: np.ndarray, n: int, pivots: np.ndarray) -> bool
                 for c in range(col + 1, n):
                     J[r, c] -= factor * J[col, c]
                 vec[RES, r] -= factor * vec[RES, col]
-    _back_substitute(J, vec, n)
-    return True
-
-
-@inline
-def _back_substitute(J: np.ndarray, vec: np.ndarray, n: int) -> None:
     for r in range(n - 1, -1, -1):
         acc = vec[RES, r]
         for c in range(r + 1, n):
             acc -= J[r, c] * vec[SOL, c]
         vec[SOL, r] = acc / J[r, r]
-
-
-@inline
-def lu_apply(J: np.ndarray, vec: np.ndarray, n: int, pivots: np.ndarray) -> None:
-    """Solve ``J vec[SOL] = vec[RES]`` with the factors :func:`lu_solve` left."""
-    for col in range(n):
-        pivot = pivots[col]
-        if pivot != col:
-            t = vec[RES, col]
-            vec[RES, col] = vec[RES, pivot]
-            vec[RES, pivot] = t
-        for r in range(col + 1, n):
-            vec[RES, r] -= J[r, col] * vec[RES, col]
-    _back_substitute(J, vec, n)
+    return True
 
 
 #: The same, inlined into the Newton loop (the fallback path calls the other).
@@ -183,104 +164,32 @@ eval_device_inline = inline(getattr(eval_device, "py_func", eval_device))
 
 
 @inline
-def _residual_and_jacobian_full(k: int, F: np.ndarray, port_int: np.ndarray, vec: np.ndarray,
-                                jac: np.ndarray, J: np.ndarray) -> None:
-    """Newton's residual and Jacobian ``F G - I`` when the active ports are
-    the first ``k``."""
-    for r in range(k):
-        acc = vec[RHS, r] - vec[V, r]
-        for c in range(k):
-            acc += F[r, c] * vec[CUR, c]
-        vec[RES, r] = -acc
-    for c in range(k):
-        lo = port_int[c, LO]
-        if port_int[c, HI] - lo == 1:
-            g = jac[c, c]
-            for r in range(k):
-                J[r, c] = F[r, c] * g
-        else:
-            g0 = jac[lo, c]
-            g1 = jac[lo + 1, c]
-            for r in range(k):
-                J[r, c] = F[r, lo] * g0 + F[r, lo + 1] * g1
-        J[c, c] -= 1.0
-
-
-@inline
-def newton(n: int, F: np.ndarray, codes: np.ndarray, starts: np.ndarray, rows: np.ndarray,
-           port_info: np.ndarray, port_int: np.ndarray, rate2: float, hist: np.ndarray,
-           vec: np.ndarray, jac: np.ndarray, J: np.ndarray, marks: np.ndarray,
-           stats: np.ndarray) -> bool:
-    """Solve ``v = rhs + F i(v)`` over the ``n`` active ports ``marks[ACTIVE]``
-    (``rhs`` = ``vec[RHS]`` holds p plus the frozen ports' share) for
-    ``vec[V]``, the first guess on entry. On success ``vec[CUR]`` and
-    ``vec[Q]`` hold the currents and charges at the solution (first-order
-    corrected)."""
-    frozen = marks[FROZEN]
-    act = marks[ACTIVE]
-    hq = hist[HQ]
-    for _ in range(MAX_ITERATIONS):
-        stats[1] += 1
-        for d in range(codes.shape[0]):
-            if frozen[starts[d]] == 0:
-                eval_device_inline(d, codes, starts, rows, vec, rate2, hq, jac)
-        if act[n - 1] == n - 1:  # a prefix (the charge-free diodes come last): direct
-            _residual_and_jacobian_full(n, F, port_int, vec, jac, J)
-        else:
-            for a in range(n):
-                r = act[a]
-                acc = vec[RHS, r] - vec[V, r]
-                for b in range(n):
-                    acc += F[r, act[b]] * vec[CUR, act[b]]
-                vec[RES, a] = -acc
-                for b in range(n):
-                    c = act[b]
-                    s = -1.0 if a == b else 0.0
-                    for m in range(port_int[c, LO], port_int[c, HI]):
-                        s += F[r, m] * jac[m, c]
-                    J[a, b] = s
-        if not lu_solve(J, vec, n, marks[PIVOT]):
-            marks[LU_ACTIVE, -1] = 0
-            return False
-        limited = False
-        largest = 0.0
-        for a in range(n):
-            r = act[a]
-            old = vec[V, r]
-            target = old + vec[SOL, a]
-            if not (abs(target) < 1e6):
-                return False
-            new = pnjlim(target, old, port_info[r, VT], port_info[r, VCRIT])
-            if new != target:
-                limited = True
-            vec[DV, r] = new - old
-            vec[V, r] = new
-            largest = max(largest, abs(new - old))
-        if not limited and largest < STEP_TOLERANCE_VOLTS:
-            for a in range(n):
-                marks[LU_ACTIVE, a] = act[a]
-            marks[LU_ACTIVE, -1] = n
-            for a in range(n):
-                r = act[a]
-                acc = 0.0
-                for m in range(port_int[r, LO], port_int[r, HI]):
-                    acc += jac[r, m] * vec[DV, m]
-                vec[CUR, r] += acc
-                vec[Q, r] += vec[CQ, r] * vec[DV, r]
-            return True
-    return False
+def _predict(u: float, Wp: np.ndarray, x: np.ndarray, hist: np.ndarray,
+             port_info: np.ndarray, vec: np.ndarray, marks: np.ndarray) -> None:
+    """``p`` and two first guesses: the extrapolation ``G0`` (also the
+    provisional guess, whose frozen ports the tangent needs) and ``G2``."""
+    nx = x.shape[0]
+    for r in range(Wp.shape[0]):
+        acc = Wp[r, nx] * u + Wp[r, nx + 1]
+        for j in range(nx):
+            acc += Wp[r, j] * x[j]
+        vec[P, r] = acc
+        vec[G0, r] = vec[V, r] = 2.0 * hist[V1, r] - hist[V2, r]
+        # A junction whose charge sits behind almost no resistance rings at
+        # half the step rate (trapezoidal integration is not L-stable):
+        # v[n-2] plus the smooth part's slope predicts such a port.
+        vec[G2, r] = hist[V2, r] + hist[V1, r] - hist[V3, r]
+        marks[FROZEN, r] = 1 if vec[V, r] < port_info[r, OFF] else 0
 
 
 @inline
 def _tangent_correction(k: int, J: np.ndarray, vec: np.ndarray, hist: np.ndarray,
                         marks: np.ndarray) -> bool:
-    """Improve the extrapolated guess ``vec[V]`` by the linearised circuit's
+    """Add to the extrapolated guess ``vec[V]`` the linearised circuit's
     answer to the part of ``p`` that its own extrapolation missed:
-    ``dv = (I - F G)^-1 dp``, with the LU of the last Newton Jacobian
-    (``J = F G - I``) when the same ports are active. A clipper whose input
-    moves while its diodes hold still is then predicted to within the
-    curvature of the exponential, not of the waveform. False when there is
-    no factorisation to use."""
+    ``dv = (I - F G)^-1 dp``, with the LU factors of the last Newton Jacobian
+    (``J = F G - I``) when the same ports are active. False when there is no
+    factorisation to use."""
     n = marks[LU_ACTIVE, -1]
     if n == 0:
         return False
@@ -295,38 +204,32 @@ def _tangent_correction(k: int, J: np.ndarray, vec: np.ndarray, hist: np.ndarray
     for a in range(n):
         r = marks[LU_ACTIVE, a]
         vec[RES, a] = 2.0 * hist[P1, r] - hist[P2, r] - vec[P, r]
-    lu_apply(J, vec, n, marks[PIVOT])
+    for col in range(n):  # forward substitution with the stored row swaps
+        pivot = marks[PIVOT, col]
+        if pivot != col:
+            t = vec[RES, col]
+            vec[RES, col] = vec[RES, pivot]
+            vec[RES, pivot] = t
+        for r in range(col + 1, n):
+            vec[RES, r] -= J[r, col] * vec[RES, col]
+    for r in range(n - 1, -1, -1):
+        acc = vec[RES, r]
+        for c in range(r + 1, n):
+            acc -= J[r, c] * vec[SOL, c]
+        vec[SOL, r] = acc / J[r, r]
     for a in range(n):
         vec[V, marks[LU_ACTIVE, a]] += vec[SOL, a]
     return True
 
 
 @inline
-def solve_ports(u: float, Wp: np.ndarray, F: np.ndarray, codes: np.ndarray,
-                starts: np.ndarray, rows: np.ndarray, port_info: np.ndarray,
-                port_int: np.ndarray, rate2: float, x: np.ndarray, hist: np.ndarray,
-                vec: np.ndarray, jac: np.ndarray, J: np.ndarray, marks: np.ndarray,
-                stats: np.ndarray) -> bool:
-    """The port voltages, currents and charges of one time step (frozen
-    ports handled as the module docstring explains)."""
-    k = F.shape[0]
-    nx = x.shape[0]
-    frozen = marks[FROZEN]
-    for r in range(k):
-        acc = Wp[r, nx] * u + Wp[r, nx + 1]
-        for j in range(nx):
-            acc += Wp[r, j] * x[j]
-        vec[P, r] = acc
-        vec[G0, r] = vec[V, r] = 2.0 * hist[V1, r] - hist[V2, r]
-        # A junction whose charge sits behind almost no resistance rings at
-        # half the step rate (trapezoidal integration is not L-stable):
-        # v[n-2] plus the smooth part's slope predicts such a port.
-        vec[G2, r] = hist[V2, r] + hist[V1, r] - hist[V3, r]
-        frozen[r] = 1 if vec[V, r] < port_info[r, OFF] else 0  # for the tangent's LU check
-    # All guesses are computed; each port takes the kind that was closest to
-    # its solution last step (the tangent wins while a clipper holds,
-    # extrapolation on smooth stretches of a high-gain stage).
-    corrected = _tangent_correction(k, J, vec, hist, marks)
+def _choose_guesses(k: int, corrected: bool, hist: np.ndarray, port_info: np.ndarray,
+                    vec: np.ndarray, marks: np.ndarray) -> None:
+    """Each port starts from the kind of guess that was closest to its
+    solution last step (the tangent wins while a clipper holds,
+    extrapolation on smooth stretches of a high-gain stage), limited as
+    SPICE limits a Newton step; and is frozen by that guess (a frozen port's
+    current is taken at this voltage, so it must be below the threshold)."""
     for r in range(k):
         vec[G1, r] = vec[V, r]
         choice = marks[CHOICE, r]
@@ -334,86 +237,166 @@ def solve_ports(u: float, Wp: np.ndarray, F: np.ndarray, codes: np.ndarray,
             vec[V, r] = vec[G0, r]
         elif choice == 2:
             vec[V, r] = vec[G2, r]
-    for r in range(k):
-        v1 = hist[V1, r]
-        vec[V, r] = pnjlim(vec[V, r], v1, port_info[r, VT], port_info[r, VCRIT])
-        # Frozen by the guess it will start from: a frozen port's current is
-        # taken at this voltage, so it must be below the threshold.
-        frozen[r] = 1 if vec[V, r] < port_info[r, OFF] else 0
-    for _ in range(k + 1):
-        n = 0
-        for r in range(k):
-            if frozen[r] == 0:
-                marks[ACTIVE, n] = r
-                n += 1
-                continue
-            d = port_int[r, DEV]  # a charge-free diode: -IS to the last bit
-            vec[CUR, r] = junction(vec[V, r], rows[d, 0], rows[d, 1])[0]
-            vec[Q, r] = 0.0
-            vec[CQ, r] = 0.0
-        for a in range(n):  # only the active rows' right-hand sides are used
-            r = marks[ACTIVE, a]
-            acc = vec[P, r]
-            if n < k:
-                for c in range(k):
-                    if frozen[c] != 0:
-                        acc += F[r, c] * vec[CUR, c]
-            vec[RHS, r] = acc
-        if n > 0 and not newton(n, F, codes, starts, rows, port_info, port_int, rate2, hist,
-                                vec, jac, J, marks, stats):
-            return False
-        thawed = False
-        for r in range(k):
-            if frozen[r] == 0:
-                continue
-            acc = vec[P, r]
-            for c in range(k):
-                acc += F[r, c] * vec[CUR, c]
-            vec[V, r] = acc
-            if acc >= port_info[r, OFF]:
-                # It conducts after all: back into Newton, starting from a
-                # limited move away from its last voltage (acc, computed as
-                # if it carried nothing, can be volts into forward bias).
-                vec[V, r] = pnjlim(acc, hist[V1, r], port_info[r, VT], port_info[r, VCRIT])
-                frozen[r] = 0
-                thawed = True
-        if not thawed:
-            return True
-    return True
+        vec[V, r] = pnjlim(vec[V, r], hist[V1, r], port_info[r, VT], port_info[r, VCRIT])
+        marks[FROZEN, r] = 1 if vec[V, r] < port_info[r, OFF] else 0
 
 
 @inline
-def circuit_step(u: float, Wp: np.ndarray, Ws: np.ndarray, F: np.ndarray, codes: np.ndarray,
-                 starts: np.ndarray, rows: np.ndarray, port_info: np.ndarray,
-                 port_int: np.ndarray, rate2: float, x: np.ndarray, hist: np.ndarray,
-                 vec: np.ndarray, jac: np.ndarray, J: np.ndarray, marks: np.ndarray,
-                 stats: np.ndarray) -> float:
-    """One oversampled time step; returns the output node voltage."""
-    k = F.shape[0]
+def _prepare_pass(k: int, F: np.ndarray, rows: np.ndarray, port_int: np.ndarray,
+                  vec: np.ndarray, marks: np.ndarray) -> int:
+    """List the active ports, give the frozen ones their current (-IS to the
+    last bit) and the active ones their right-hand side ``p`` plus the frozen
+    ports' share; returns the number of active ports."""
+    n = 0
+    for r in range(k):
+        if marks[FROZEN, r] == 0:
+            marks[ACTIVE, n] = r
+            n += 1
+            continue
+        d = port_int[r, DEV]
+        vec[CUR, r] = junction(vec[V, r], rows[d, 0], rows[d, 1])[0]
+        vec[Q, r] = 0.0
+        vec[CQ, r] = 0.0
+    for a in range(n):
+        r = marks[ACTIVE, a]
+        acc = vec[P, r]
+        if n < k:
+            for c in range(k):
+                if marks[FROZEN, c] != 0:
+                    acc += F[r, c] * vec[CUR, c]
+        vec[RHS, r] = acc
+    return n
+
+
+@inline
+def _residual_and_jacobian_full(n: int, F: np.ndarray, port_int: np.ndarray,
+                                vec: np.ndarray, jac: np.ndarray, J: np.ndarray) -> None:
+    """Newton's residual and Jacobian ``F G - I`` when the active ports are
+    the first ``n`` (the usual case: the compiler puts the charge-free diodes
+    last), with direct indexing."""
+    for r in range(n):
+        acc = vec[RHS, r] - vec[V, r]
+        for c in range(n):
+            acc += F[r, c] * vec[CUR, c]
+        vec[RES, r] = -acc
+    for c in range(n):
+        lo = port_int[c, LO]
+        if port_int[c, HI] - lo == 1:
+            g = jac[c, c]
+            for r in range(n):
+                J[r, c] = F[r, c] * g
+        else:
+            g0 = jac[lo, c]
+            g1 = jac[lo + 1, c]
+            for r in range(n):
+                J[r, c] = F[r, lo] * g0 + F[r, lo + 1] * g1
+        J[c, c] -= 1.0
+
+
+@inline
+def _residual_and_jacobian_active(n: int, F: np.ndarray, port_int: np.ndarray,
+                                  vec: np.ndarray, jac: np.ndarray, J: np.ndarray,
+                                  marks: np.ndarray) -> None:
+    """The same over any active set ``marks[ACTIVE, :n]``."""
+    for a in range(n):
+        r = marks[ACTIVE, a]
+        acc = vec[RHS, r] - vec[V, r]
+        for b in range(n):
+            c = marks[ACTIVE, b]
+            acc += F[r, c] * vec[CUR, c]
+        vec[RES, a] = -acc
+        for b in range(n):
+            c = marks[ACTIVE, b]
+            s = -1.0 if a == b else 0.0
+            for m in range(port_int[c, LO], port_int[c, HI]):
+                s += F[r, m] * jac[m, c]
+            J[a, b] = s
+
+
+@inline
+def _newton_update(n: int, port_info: np.ndarray, vec: np.ndarray, marks: np.ndarray) -> float:
+    """Apply the Newton step ``vec[SOL]`` with junction limiting; returns the
+    largest move, ``inf`` if a port was limited, -1 if the step diverged."""
+    limited = False
+    largest = 0.0
+    for a in range(n):
+        r = marks[ACTIVE, a]
+        old = vec[V, r]
+        target = old + vec[SOL, a]
+        if not (abs(target) < 1e6):
+            return -1.0
+        new = pnjlim(target, old, port_info[r, VT], port_info[r, VCRIT])
+        if new != target:
+            limited = True
+        vec[DV, r] = new - old
+        vec[V, r] = new
+        largest = max(largest, abs(new - old))
+    return math.inf if limited else largest
+
+
+@inline
+def _accept(n: int, port_int: np.ndarray, vec: np.ndarray, jac: np.ndarray,
+            marks: np.ndarray) -> None:
+    """Converged: keep the factorisation for the next step's tangent guess,
+    move currents and charges to the final voltages (first order)."""
+    for a in range(n):
+        marks[LU_ACTIVE, a] = marks[ACTIVE, a]
+    marks[LU_ACTIVE, -1] = n
+    for a in range(n):
+        r = marks[ACTIVE, a]
+        acc = 0.0
+        for m in range(port_int[r, LO], port_int[r, HI]):
+            acc += jac[r, m] * vec[DV, m]
+        vec[CUR, r] += acc
+        vec[Q, r] += vec[CQ, r] * vec[DV, r]
+
+
+@inline
+def _thaw(k: int, F: np.ndarray, hist: np.ndarray, port_info: np.ndarray, vec: np.ndarray,
+          marks: np.ndarray) -> bool:
+    """The frozen ports' voltages at the solution; True if one crossed its
+    threshold (it conducts after all: back into Newton, from a limited move
+    away from its last voltage, as the computed one assumed no current)."""
+    thawed = False
+    for r in range(k):
+        if marks[FROZEN, r] == 0:
+            continue
+        acc = vec[P, r]
+        for c in range(k):
+            acc += F[r, c] * vec[CUR, c]
+        vec[V, r] = acc
+        if acc >= port_info[r, OFF]:
+            vec[V, r] = pnjlim(acc, hist[V1, r], port_info[r, VT], port_info[r, VCRIT])
+            marks[FROZEN, r] = 0
+            thawed = True
+    return thawed
+
+
+@inline
+def _advance(k: int, rate2: float, hist: np.ndarray, vec: np.ndarray,
+             marks: np.ndarray) -> None:
+    """Shift the port histories and score the guesses against the solution."""
+    for r in range(k):
+        hist[V3, r] = hist[V2, r]
+        hist[V2, r] = hist[V1, r]
+        hist[V1, r] = vec[V, r]
+        hist[P2, r] = hist[P1, r]
+        hist[P1, r] = vec[P, r]
+        hist[HQ, r] = 2.0 * rate2 * vec[Q, r] - hist[HQ, r]
+        miss0 = abs(vec[V, r] - vec[G0, r])
+        miss1 = abs(vec[V, r] - vec[G1, r])
+        miss2 = abs(vec[V, r] - vec[G2, r])
+        if miss2 < miss0 and miss2 < miss1:
+            marks[CHOICE, r] = 2
+        else:
+            marks[CHOICE, r] = 1 if miss1 < miss0 else 0
+
+
+@inline
+def _linear_update(u: float, Ws: np.ndarray, x: np.ndarray, vec: np.ndarray) -> float:
+    """Next state and the output node voltage from [x; u; 1; i]."""
     nx = x.shape[0]
-    if k > 0:
-        if not solve_ports(u, Wp, F, codes, starts, rows, port_info, port_int, rate2, x, hist,
-                           vec, jac, J, marks, stats):
-            stats[0] += 1
-            for r in range(k):
-                vec[V, r] = hist[V1, r]
-            for d in range(codes.shape[0]):
-                eval_device(d, codes, starts, rows, vec, rate2, hist[HQ], jac)
-        for r in range(k):
-            hist[V3, r] = hist[V2, r]
-            hist[V2, r] = hist[V1, r]
-            hist[V1, r] = vec[V, r]
-            hist[P2, r] = hist[P1, r]
-            hist[P1, r] = vec[P, r]
-            hist[HQ, r] = 2.0 * rate2 * vec[Q, r] - hist[HQ, r]
-        for r in range(k):
-            miss0 = abs(vec[V, r] - vec[G0, r])
-            miss1 = abs(vec[V, r] - vec[G1, r])
-            miss2 = abs(vec[V, r] - vec[G2, r])
-            if miss2 < miss0 and miss2 < miss1:
-                marks[CHOICE, r] = 2
-            else:
-                marks[CHOICE, r] = 1 if miss1 < miss0 else 0
+    k = Ws.shape[1] - nx - 2
     y = 0.0
     for i in range(nx + 1):
         acc = Ws[i, nx] * u + Ws[i, nx + 1]
@@ -471,12 +454,12 @@ def run_circuit(inp: np.ndarray, out: np.ndarray, Wp: np.ndarray, Ws: np.ndarray
     still to hold the input at 0 V): after a reset the circuit rests until
     the first sample's time, as a SPICE transient that starts at t = 0."""
     factor = up_taps.shape[0]
+    k = F.shape[0]
     for n in range(inp.shape[0]):
         sample = inp[n]
         if not (abs(sample) < 1e9):  # NaN, inf or absurd: treat as silence
             sample = 0.0
-        # One path for every factor (at 1x both filters are a single unit
-        # tap): the step is inlined once, which keeps the compile time down.
+        # One path for every factor (at 1x both filters are a single unit tap).
         positions[0] = _push(up_hist, positions[0], sample)
         for phase in range(factor):
             if live_steps == 0:
@@ -487,8 +470,49 @@ def run_circuit(inp: np.ndarray, out: np.ndarray, Wp: np.ndarray, Ws: np.ndarray
                 if positions[2] > 0:  # the interpolator's pre-ringing before the first sample
                     positions[2] -= 1
                     u = 0.0
-                y = circuit_step(u, Wp, Ws, F, codes, starts, rows, port_info, port_int, rate2,
-                                 x, hist, vec, jac, J, marks, stats)
+                if k > 0:
+                    # The port equations of this step. The helpers are leaves
+                    # inlined here, one level deep: numba's inliner copies a
+                    # nested body once per level (a four-level version took
+                    # 10-15 s to compile instead of a few).
+                    _predict(u, Wp, x, hist, port_info, vec, marks)
+                    corrected = _tangent_correction(k, J, vec, hist, marks)
+                    _choose_guesses(k, corrected, hist, port_info, vec, marks)
+                    solved = False
+                    for _ in range(k + 1):  # again whenever a frozen port thaws
+                        active = _prepare_pass(k, F, rows, port_int, vec, marks)
+                        solved = active == 0
+                        for _ in range(MAX_ITERATIONS if active > 0 else 0):
+                            stats[1] += 1
+                            for d in range(codes.shape[0]):
+                                if marks[FROZEN, starts[d]] == 0:
+                                    eval_device_inline(d, codes, starts, rows, vec, rate2,
+                                                       hist[HQ], jac)
+                            if marks[ACTIVE, active - 1] == active - 1:
+                                _residual_and_jacobian_full(active, F, port_int, vec, jac, J)
+                            else:
+                                _residual_and_jacobian_active(active, F, port_int, vec, jac, J,
+                                                              marks)
+                            if not lu_solve(J, vec, active, marks[PIVOT]):
+                                break
+                            moved = _newton_update(active, port_info, vec, marks)
+                            if moved < 0.0:
+                                break
+                            if moved < STEP_TOLERANCE_VOLTS:
+                                _accept(active, port_int, vec, jac, marks)
+                                solved = True
+                                break
+                        if not solved or not _thaw(k, F, hist, port_info, vec, marks):
+                            break
+                    if not solved:  # keep the last solution, count it, carry on
+                        stats[0] += 1
+                        marks[LU_ACTIVE, -1] = 0
+                        for r in range(k):
+                            vec[V, r] = hist[V1, r]
+                        for d in range(codes.shape[0]):
+                            eval_device(d, codes, starts, rows, vec, rate2, hist[HQ], jac)
+                    _advance(k, rate2, hist, vec, marks)
+                y = _linear_update(u, Ws, x, vec)
                 if not math.isfinite(y):
                     y = 0.0
             positions[1] = _push(down_hist, positions[1], y)
