@@ -72,8 +72,14 @@ def test_listen_page_plays_and_measures_latency(pedal: tuple[Engine, str]) -> No
         page.on("response", lambda r: errors.append(f"{r.status} {r.url}") if r.status >= 400 else None)
         page.goto(f"{url}/listen/?autoplay")
         page.wait_for_function("window.listener && window.listener.playing === true", timeout=15000)
-        time.sleep(6.0)
-        onsets = page.evaluate("window.listener.onsets.map(o => o.wallMs)")
+        # Bursts go out about once a second; on a loaded machine a few are
+        # lost to the jitter buffer's underruns, so listen until three pair up.
+        deadline = time.monotonic() + 30.0
+        while True:
+            time.sleep(2.0)
+            onsets = page.evaluate("window.listener.onsets.map(o => o.wallMs)")
+            if estimate_latency(watcher.onsets, onsets)[1] >= 3 or time.monotonic() > deadline:
+                break
         shown = page.evaluate("window.listener.latencyMs")
         assert page.locator("#title").inner_text() == "Dry"
         # The page counts its audience (this page's own socket) and passes the link on.
