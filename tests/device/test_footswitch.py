@@ -78,7 +78,9 @@ def test_a_stomp_toggles_the_effect_in_the_engine_and_its_led(board, pins: MockF
     wait_for(lambda: not engine.chain.slot("boost").bypass, what="the engine's slot back on")
     wait_for(lambda: led.state, what="the LED on")
     assert controller.revision == revision + 2
-    assert controller.store.get("live")["data"]["chain"][0].get("bypass", False) is False
+    # The store's writer commits within a second (it coalesces a burst of edits).
+    wait_for(lambda: controller.store.get("live")["data"]["chain"][0].get("bypass", False) is False,
+             what="the live state committed")
 
 
 def test_preset_switch_and_long_press_tuner(board, pins: MockFactory) -> None:
