@@ -69,7 +69,7 @@ def start_web_service(data_dir: Path, host: str, port: int,
         typer.echo("web control service: not available (pedalboard.server is not installed)")
         return None
     command = [sys.executable, "-m", "pedalboard.server", "--data-dir", str(data_dir),
-               "--host", host, "--port", str(port), *(extra_args or [])]
+               "--host", host, "--port", str(port), "--log-level", "warning", *(extra_args or [])]
     typer.echo(f"web control service: http://{host}:{port}/")
     return subprocess.Popen(command)
 
