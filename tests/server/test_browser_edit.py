@@ -124,7 +124,7 @@ def test_setlist_is_built_used_and_followed_by_the_footswitch(phone: Any, engine
     assert engine.request("delete_bank", id="friday-gig-2")["type"] == "ack"
 
     page.click("#lists li[data-list=friday-gig] button:text('Delete')")
-    eventually(lambda: stored() is None, "the setlist to be deleted")
+    eventually(lambda: stored() is None, "the setlist to be deleted", page=page)
     page.wait_for_selector("#lists li[data-list=friday-gig]", state="detached")
     engine.request("select_preset", preset="clean")
 
@@ -162,7 +162,7 @@ def test_circuit_effect_is_added_with_its_netlist_controls_and_removed(
 
     card.locator("button.remove").click()
     eventually(lambda: slot["id"] not in [n["id"] for n in engine.state()["chain"]],
-               "the circuit to leave the chain")
+               "the circuit to leave the chain", page=page)
     card.wait_for(state="detached")
     assert [n["id"] for n in engine.state()["chain"]] == before
 
@@ -184,7 +184,8 @@ def test_snapshots_tempo_and_tap(phone: Any, engine: SocketClient) -> None:
                          != before and d, "the damping step in the engine")
     page.answer["text"] = "Solo"
     page.click("#save-snapshot")
-    eventually(lambda: engine.state()["snapshots"][1] == "Solo", "the snapshot named Solo")
+    eventually(lambda: engine.state()["snapshots"][1] == "Solo", "the snapshot named Solo",
+               page=page)
     page.wait_for_selector(".snapshot:text-is('Solo')")
     page.click(f".snapshot:text-is('{snapshots[0]}')")
     eventually(lambda: engine.state()["snapshot"] == 0, "snapshot 1 in the engine")
@@ -392,6 +393,6 @@ def test_save_as_makes_a_preset_and_asks_before_replacing_one(phone: Any,
         stored = stored.get("preset", stored)
         return next(n for n in stored["chain"] if n.get("id") == "reverb")["params"]["damping"]
 
-    eventually(lambda: stored_damping() == pytest.approx(0.05), "the preset replaced")
+    eventually(lambda: stored_damping() == pytest.approx(0.05), "the preset replaced", page=page)
     engine.request("select_preset", preset="clean")
     assert engine.request("delete_preset", id="phone-tone")["type"] == "ack"

@@ -2,7 +2,7 @@
 // setlist, save as, import and export.
 
 import { api, download } from "./api.js";
-import { Lists } from "./lists.js";
+import { Lists, slugify } from "./lists.js";
 
 export class Library {
   constructor(root, app) {
@@ -95,12 +95,18 @@ export class Library {
     event.preventDefault();
     const input = this.root.querySelector("#save-as-name");
     const state = this.app.state;
+    const name = input.value.trim().slice(0, 64);
     const preset = {
-      name: input.value.trim().slice(0, 64),
+      id: slugify(name, "preset"),
+      name,
       chain: state.chain.map(stripNode),
       tempo_bpm: state.tempo_bpm,
     };
     try {
+      // The id comes from the name: saving under a taken one replaces that preset.
+      const existing = (await this.app.conn.request("list_presets")).presets || [];
+      const taken = existing.find((p) => p.id === preset.id);
+      if (taken && !confirm(`Replace the preset ${taken.name} with the board?`)) return;
       const result = await this.app.conn.request("save_preset", { preset });
       input.value = "";
       await this.app.conn.request("select_preset", { preset: result.id });

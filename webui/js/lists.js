@@ -8,10 +8,11 @@ const KINDS = {
   setlist: { label: "Setlist", save: "save_setlist", remove: "delete_setlist" },
 };
 
-export function slugify(name) {
+// The pedal's id for a name (pedalboard.presets.slugify): "Friday Gig" -> "friday-gig".
+export function slugify(name, fallback = "list") {
   const slug = name.toLowerCase().replace(/[^a-z0-9]+/g, "-").replace(/^-+|-+$/g, "").slice(0, 32)
     .replace(/-+$/, "");
-  return slug || "list";
+  return slug || fallback;
 }
 
 function button(text, label, onClick, className = "") {
