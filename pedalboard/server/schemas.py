@@ -4,10 +4,9 @@ Everything a client sends is checked here first: a request that breaks a
 bound gets a 422 naming the field (``body.value``, ``path.slot_id``) and
 never reaches the controller. Presets reuse :class:`pedalboard.presets.Preset`
 (names up to 64 characters, at most 32 slots, 64 parameters per slot, 8
-snapshots), so the API accepts exactly what a preset file may hold.
-
-A chain in a request may nest parallel splits at most :data:`MAX_PARALLEL_DEPTH`
-deep. The preset file format itself is recursive (a split inside a branch of
+snapshots), so the API accepts what a preset file may hold, with one bound
+more: a chain in a request may nest parallel splits at most
+:data:`MAX_PARALLEL_DEPTH` deep. The preset file format itself is recursive (a split inside a branch of
 a split, without end); the API spells the nesting out level by level instead,
 so its OpenAPI schema is finite: a client generator, a fuzzer or a person
 reading ``/docs`` sees every shape a request may take, and a request cannot
