@@ -87,13 +87,14 @@ def render(
     ] = None,
     set_: Annotated[list[str], typer.Option("--set", help="Override a parameter: SLOT_ID.PARAM=VALUE.")] = [],  # noqa: B006
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
+    jobs: Annotated[int, typer.Option("--jobs", "-j", min=0,
+                                      help="Files rendered at once in a batch (0: one per CPU).")] = 1,
 ) -> None:
     """Render audio files through a preset's chain (WAV, FLAC, OGG, AIFF).
 
     A folder stands for the audio files in it. In a batch a file that fails is
     reported and skipped; the others are rendered and the exit code says so."""
-    from pedalboard.presets import build_chain, parameter_override, read_preset
-    from pedalboard.render import render_file
+    from pedalboard.presets import parameter_override, read_preset
 
     inputs = _expand_inputs(inputs)
     if (output is None) == (out_dir is None):
@@ -113,29 +114,49 @@ def render(
     targets = [(src, output if output is not None else out_dir / src.name) for src in inputs]
     _check_distinct_outputs(targets)
     console = _console()
-    failed: list[str] = []
+    options = {"sample_rate": sample_rate, "tail": tail, "normalize_dbfs": normalize}
+    workers = min(len(targets), jobs if jobs > 0 else (os.cpu_count() or 1))
+    if workers > 1:
+        failed = _render_in_parallel(chosen, targets, options, workers, console, quiet)
+    else:
+        failed = _render_one_by_one(chosen, targets, options, console, quiet)
+    if failed:
+        raise PedalError(f"{len(failed)} of {len(targets)} files failed: {', '.join(failed)}")
+
+
+def _progress(console: Any, quiet: bool) -> Any:
     from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 
-    with Progress(
-        TextColumn("{task.description}"),
-        BarColumn(),
-        TextColumn("{task.percentage:>3.0f}%"),
-        TimeRemainingColumn(),
-        console=console,
-        disable=quiet,
-        transient=True,
-    ) as bar:
+    return Progress(TextColumn("{task.description}"), BarColumn(),
+                    TextColumn("{task.percentage:>3.0f}%"), TimeRemainingColumn(),
+                    console=console, disable=quiet, transient=True)
+
+
+def _report(console: Any, src: Path, result: Any) -> None:
+    console.print(
+        f"{src} -> {result.output}  ({result.duration_s:.2f} s, {result.sample_rate} Hz, "
+        f"{result.channels} ch, peak {result.peak_dbfs:+.1f} dBFS)"
+    )
+    if result.clipped:
+        console.print(
+            f"[yellow]warning:[/] {result.output} peaks at {result.peak_dbfs:+.1f} dBFS "
+            "and will clip; try --normalize -1"
+        )
+
+
+def _render_one_by_one(preset: Any, targets: list[tuple[Path, Path]], options: dict[str, Any],
+                       console: Any, quiet: bool) -> list[str]:
+    """Render in this process, with a bar per file; returns the names that failed."""
+    from pedalboard.presets import build_chain
+    from pedalboard.render import render_file
+
+    failed: list[str] = []
+    with _progress(console, quiet) as bar:
         for src, dst in targets:
             task = bar.add_task(src.name, total=1)
-            chain = build_chain(chosen)
             try:
                 result = render_file(
-                    chain,
-                    src,
-                    dst,
-                    sample_rate=sample_rate,
-                    tail=tail,
-                    normalize_dbfs=normalize,
+                    build_chain(preset), src, dst, **options,
                     progress=lambda done, total, t=task: bar.update(t, completed=done, total=total),
                 )
             except PedalError as error:
@@ -146,17 +167,44 @@ def render(
                 continue
             finally:
                 bar.remove_task(task)
-            console.print(
-                f"{src} -> {result.output}  ({result.duration_s:.2f} s, {result.sample_rate} Hz, "
-                f"{result.channels} ch, peak {result.peak_dbfs:+.1f} dBFS)"
-            )
-            if result.clipped:
-                console.print(
-                    f"[yellow]warning:[/] {result.output} peaks at {result.peak_dbfs:+.1f} dBFS "
-                    "and will clip; try --normalize -1"
-                )
-    if failed:
-        raise PedalError(f"{len(failed)} of {len(targets)} files failed: {', '.join(failed)}")
+            _report(console, src, result)
+    return failed
+
+
+def _render_in_parallel(preset: Any, targets: list[tuple[Path, Path]], options: dict[str, Any],
+                        workers: int, console: Any, quiet: bool) -> list[str]:
+    """Render whole files in worker processes (the chain is one thread per
+    file; several files use several cores). The bar counts files."""
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor, as_completed
+
+    failed: list[str] = []
+    data = preset.model_dump(mode="json", exclude_none=True)
+    # spawn, not fork: the progress bar runs a thread, and a forked child
+    # would inherit its locks mid-flight.
+    context = multiprocessing.get_context("spawn")
+    with _progress(console, quiet) as bar, ProcessPoolExecutor(workers, mp_context=context) as pool:
+        task = bar.add_task(f"{len(targets)} files, {workers} at a time", total=len(targets))
+        futures = {pool.submit(_render_worker, data, src, dst, options): src for src, dst in targets}
+        for future in as_completed(futures):
+            src = futures[future]
+            bar.advance(task)
+            try:
+                result = future.result()
+            except PedalError as error:
+                console.print(f"[red]error:[/] {error}", highlight=False)
+                failed.append(src.name)
+                continue
+            _report(console, src, result)
+    return sorted(failed)
+
+
+def _render_worker(preset_data: dict[str, Any], src: Path, dst: Path, options: dict[str, Any]) -> Any:
+    """One file in a worker process (PedalErrors travel back pickled)."""
+    from pedalboard.presets import build_chain, parse_preset
+    from pedalboard.render import render_file
+
+    return render_file(build_chain(parse_preset(preset_data)), src, dst, **options)
 
 
 #: What a folder given to ``pedal render`` contributes.

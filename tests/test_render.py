@@ -223,3 +223,23 @@ def test_a_folder_of_takes_with_a_broken_one(tmp_path: Path, preset_file: Path) 
     result = pedal("render", str(takes / "01.wav"), str(other / "01.wav"), "--out-dir", str(out_dir),
                    "-p", str(preset_file), "-q")
     assert result.returncode == 2 and "would both be written to" in result.stderr
+
+
+def test_a_batch_on_two_cores_equals_one_by_one(tmp_path: Path, preset_file: Path) -> None:
+    takes = tmp_path / "takes"
+    takes.mkdir()
+    for index in range(3):
+        sf.write(str(takes / f"{index}.wav"), 0.3 * guitar_riff(0.4, SR, seed=index), SR, subtype="FLOAT")
+    (takes / "3.wav").write_bytes(b"RIFF broken")
+    serial, parallel = tmp_path / "serial", tmp_path / "parallel"
+    serial.mkdir()
+    parallel.mkdir()
+    one = pedal("render", str(takes), "--out-dir", str(serial), "-p", "crunch", "-q")
+    two = pedal("render", str(takes), "--out-dir", str(parallel), "-p", "crunch", "-q", "--jobs", "2")
+    assert one.returncode == two.returncode == 2
+    assert "1 of 4 files failed: 3.wav" in two.stderr and "Traceback" not in two.stderr
+    assert sorted(p.name for p in parallel.iterdir()) == ["0.wav", "1.wav", "2.wav"]
+    for index in range(3):
+        a, _ = sf.read(str(serial / f"{index}.wav"), dtype="float32")
+        b, _ = sf.read(str(parallel / f"{index}.wav"), dtype="float32")
+        np.testing.assert_array_equal(a, b)
