@@ -70,11 +70,11 @@ FREEZE_THERMAL_VOLTAGES = 40.0
 #: Rows of the scratch array ``vec`` after the devices' (V, CUR, Q, CQ):
 #: prediction p, Newton residual and solution (by active position), step (by
 #: port), right-hand side with the frozen ports' currents, next state, the
-#: two first guesses (extrapolated, tangent-corrected).
+#: three first guesses (extrapolated, tangent-corrected, v[n-2] plus slope).
 P, RES, SOL, DV, RHS, XN, G0, G1, G2 = range(DEVICE_ROWS, DEVICE_ROWS + 9)
 SCRATCH_ROWS = DEVICE_ROWS + 9
 #: Rows of the per-channel history array: v[n-1], v[n-2], charge history,
-#: p[n-1], p[n-2].
+#: p[n-1], p[n-2], v[n-3].
 V1, V2, HQ, P1, P2, V3 = range(6)
 HISTORY_ROWS = 6
 #: Columns of ``port_info`` (float): n*Vt, critical voltage, freeze threshold.
@@ -83,8 +83,8 @@ VT, VCRIT, OFF = range(3)
 LO, HI, DEV = range(3)
 #: Rows of ``marks`` (int, k+1 columns): frozen flag by port, active ports
 #: in order, the LU factorisation's pivots and its active ports (its size in
-#: the last column: 0 when there is none to reuse); ``marks[CHOICE, 0]`` is 1
-#: while the tangent-corrected guess is the better one.
+#: the last column: 0 when there is none to reuse), and by port the kind of
+#: first guess that was closest last step (0, 1, 2: vec rows G0, G1, G2).
 FROZEN, ACTIVE, PIVOT, LU_ACTIVE, CHOICE = range(5)
 MARK_ROWS = 5
 
