@@ -364,8 +364,9 @@ def report(headline: tuple[Phase, Phase] | None, phases: list[Phase], args: argp
         f"Written by `{command}` on {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}.",
         "",
         f"Machine: {platform.node()}, {os.cpu_count()} cores ({cpu}), Linux {platform.release()}, "
-        f"Python {platform.python_version()}; a VM shared with other work (its scheduler noise gives even "
-        "a C client xruns: compare with the baseline, not with zero).",
+        f"Python {platform.python_version()}; a VM shared with other work (load average "
+        f"{args.load_start:.1f} at the start, {os.getloadavg()[0]:.1f} at the end; its scheduler noise "
+        "gives even a C client xruns: compare with the baseline, not with zero).",
         "",
         f"JACK dummy driver, {SAMPLE_RATE} Hz, {PERIOD}-frame periods "
         f"({PERIOD / SAMPLE_RATE * 1e3:.2f} ms). Input: `jack_simple_client`'s sine. Mono.",
@@ -421,6 +422,7 @@ def main() -> None:
     parser.add_argument("--no-comparisons", action="store_true", help="only the issue's measurement")
     parser.add_argument("--out", type=Path, default=ROOT / "docs" / "engine-benchmark.md")
     args = parser.parse_args()
+    args.load_start = os.getloadavg()[0]
     seconds = args.seconds
     builtin = six_effect_preset(circuits=False)
     circuits = six_effect_preset(circuits=True)
