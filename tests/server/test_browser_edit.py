@@ -394,5 +394,43 @@ def test_save_as_makes_a_preset_and_asks_before_replacing_one(phone: Any,
         return next(n for n in stored["chain"] if n.get("id") == "reverb")["params"]["damping"]
 
     eventually(lambda: stored_damping() == pytest.approx(0.05), "the preset replaced", page=page)
+
+    # Load another preset from the library list, then delete this one there.
+    page.click("#library-list li:has-text('Clean') button:text('Load')")
+    eventually(lambda: engine.state()["preset"] == "clean", "Clean loaded")
+    page.click("#library-list li:has-text('Phone Tone') button:text('Delete')")
+    eventually(lambda: "phone-tone" not in preset_ids(engine), "Phone Tone deleted", page=page)
+    page.wait_for_selector("#library-list li:has-text('Phone Tone')", state="detached")
+
+
+def test_live_edits_are_saved_into_the_preset_or_reverted(phone: Any, engine: SocketClient) -> None:
+    page = phone
+    engine.request("select_preset", preset="crunch")
+    page.wait_for_selector("#edit-actions", state="hidden")
+    first = engine.state()["chain"][0]
+    name = first["id"]
+    stored = engine.request("get_preset", id="crunch")["result"]
+    stored = stored.get("preset", stored)
+    bypass = next(n for n in stored["chain"] if n.get("id") == name).get("bypass", False)
+
+    page.click(f".stomp[data-slot={name}]")
+    page.wait_for_selector("#edit-actions", state="visible")
+    assert page.locator("#dirty").is_visible()
+    eventually(lambda: engine.state()["dirty"], "a live edit in the engine")
+    page.click("#revert")
+    page.wait_for_selector("#edit-actions", state="hidden")
+    assert engine.state()["dirty"] is False
+    assert slot_of(engine.state(), name)["bypass"] is bypass
+
+    page.click(f".stomp[data-slot={name}]")
+    page.wait_for_selector("#edit-actions", state="visible")
+    page.click("#save-current")
+    page.wait_for_selector("#edit-actions", state="hidden")
+    stored = engine.request("get_preset", id="crunch")["result"]
+    stored = stored.get("preset", stored)
+    assert next(n for n in stored["chain"] if n.get("id") == name).get("bypass", False) is (not bypass)
+    assert engine.state()["dirty"] is False
+    # Put the factory preset back as it was.
+    engine.request("set_bypass", slot=name, value=bypass)
+    engine.request("save_current")
     engine.request("select_preset", preset="clean")
-    assert engine.request("delete_preset", id="phone-tone")["type"] == "ack"
