@@ -60,6 +60,10 @@ class Commands:
             "input_peak_db": float(status.get("input_peak_db", -200.0)),
             "output_peak_db": float(status.get("output_peak_db", -200.0)),
             "uptime_s": round(self.c.uptime_s(), 3),
+            # Whether audio runs, why not, and whether the audio thread got SCHED_FIFO.
+            "audio_ok": bool(status.get("audio_ok", False)),
+            "message": str(status.get("message", "")),
+            "realtime": bool(status.get("realtime", False)),
             # For the stream in the web service: the engine's shared-memory
             # output ring (changes when the engine restarts) and the title.
             "output_ring": status.get("output_ring"),

@@ -111,8 +111,11 @@ def status(json_output: Annotated[bool, typer.Option("--json", help="Print JSON.
     if json_output:
         typer.echo(json.dumps(result, indent=2))
         return
+    audio = "running" if result.get("audio_ok", True) else f"LOST ({result.get('message') or 'no audio'})"
+    realtime = ", SCHED_FIFO" if result.get("realtime") else ""
     typer.echo(
-        f"preset {result['preset']}  revision {result['revision']}  backend {result['backend']}\n"
+        f"preset {result['preset']}  revision {result['revision']}  backend {result['backend']}: "
+        f"audio {audio}{realtime}\n"
         f"{result['sample_rate']} Hz, {result['block_size']} frames, "
         f"latency {result['latency_samples']} samples\n"
         f"DSP load p50 {100 * result['dsp_load_p50']:.1f} %  p99 {100 * result['dsp_load_p99']:.1f} %  "

@@ -75,8 +75,10 @@ def test_status_json_has_the_documented_fields(pedal: PedalProcess) -> None:
     assert isinstance(result["xruns"], int) and isinstance(result["revision"], int)
     assert 0.0 <= result["dsp_load_p50"] <= result["dsp_load_p99"] <= 1.0
     assert result["backend"] == "virtual"
+    assert result["audio_ok"] is True and isinstance(result["realtime"], bool)
     text = run(pedal, "status")
     assert f"revision {result['revision']}" in text and "48000 Hz, 64 frames" in text
+    assert "backend virtual: audio running" in text
 
 
 def test_preset_next_prev_and_by_name(pedal: PedalProcess) -> None:
