@@ -122,6 +122,8 @@ def start_pedal(*, audio: str = "auto", jack_server: str | None = None, preset: 
     config_path = config or (data_dir / "pedal.toml")
     device = load_config(config_path) if config or config_path.exists() else DeviceConfig()
     backend, why = choose_backend(audio, jack_server)
+    if jack_server:  # rtmidi's JACK API (MIDI api = "jack") finds its server only this way
+        os.environ["JACK_DEFAULT_SERVER"] = jack_server
     pedal = Pedal()
     try:
         store = Store(data_dir)

@@ -212,3 +212,55 @@ def test_a_missing_midi_device_is_a_warning(tmp_path: Path, jack_server: JackSer
 
 def _others(message: str) -> str:
     return message.split("(ports: ", 1)[1].rstrip(")")
+
+
+def test_pedal_run_on_a_named_jack_server_takes_midi_there(tmp_path: Path, jack_server: JackServer) -> None:
+    """``pedal run --audio jack --jack-server NAME`` with ``[midi] api = "jack"``:
+    the MIDI ports appear on that server (not on a default one), and a
+    program change sent there selects a preset."""
+    import json
+    import subprocess
+
+    config = tmp_path / "pedal.toml"
+    config.write_text('[midi]\napi = "jack"\nin_port = "virtual"\n')
+    data_dir = tmp_path / "data"
+    env = {k: v for k, v in os.environ.items() if k != "JACK_DEFAULT_SERVER"}
+    command = [sys.executable, "-m", "pedalboard.cli", "run", "--audio", "jack", "--jack-server",
+               jack_server.name, "--no-server", "--data-dir", str(data_dir), "--config", str(config)]
+    pedal = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                             stdin=subprocess.DEVNULL, env=env)
+    keys = None
+    try:
+        assert pedal.stdout is not None
+        lines = []
+        for line in pedal.stdout:
+            lines.append(line.strip())
+            if line.startswith("running"):
+                break
+        assert "MIDI: in pedal-midi:in" in lines, lines
+        keys = rtmidi.MidiOut(rtmidi.API_UNIX_JACK, name="keys-run")
+        keys.open_virtual_port("send")
+        patchbay = jack.Client("patchbay-run", servername=jack_server.name, no_start_server=True)
+        try:
+            patchbay.connect("keys-run:send", "pedal-midi:in")
+        finally:
+            patchbay.close()
+        keys.send_message([PC, 2])
+
+        def preset() -> str:
+            done = subprocess.run([sys.executable, "-m", "pedalboard.cli", "ctl", "status", "--json",
+                                   "--data-dir", str(data_dir)], capture_output=True, text=True, timeout=60)
+            return json.loads(done.stdout)["preset"]
+
+        from pedalboard.presets import factory_presets
+
+        third = list(factory_presets())[2]
+        wait_for(lambda: preset() == third, timeout_s=30.0, what="PC 2 -> the third factory preset")
+    finally:
+        if keys is not None:
+            keys.close_port()
+            keys.delete()
+        pedal.terminate()
+        assert pedal.wait(timeout=30) == 0
+        if pedal.stdout is not None:
+            pedal.stdout.close()
