@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import logging
 import os
+import queue
 import statistics
 import threading
 from collections import deque
@@ -37,6 +38,8 @@ log = logging.getLogger(__name__)
 Echo = Callable[[str], None]
 CLOCK_PPQN = 24
 TEMPO_DEADBAND_BPM = 0.5
+#: Messages waiting for the MIDI worker (a knob sweep is ~100/s; a clock 48/s).
+INBOX_SIZE = 4096
 
 NOTE_OFF, NOTE_ON, CONTROL_CHANGE, PROGRAM_CHANGE = 0x80, 0x90, 0xB0, 0xC0
 CLOCK, START, CONTINUE, STOP = 0xF8, 0xFA, 0xFB, 0xFC
@@ -73,6 +76,9 @@ class MidiLink:
         self._clock_count = 0
         self._tempo_sent: float | None = None
         self._lock = threading.Lock()
+        self._inbox: queue.Queue[tuple[list[int], float] | None] = queue.Queue(INBOX_SIZE)
+        self._worker: threading.Thread | None = None
+        self.dropped = 0
 
     # ------------------------------------------------------------ ports
     def open(self) -> None:
@@ -87,6 +93,8 @@ class MidiLink:
             raise MidiError(f"MIDI ({self.settings.api}): {_first_line(error)}") from None
         self.midi_in.ignore_types(sysex=True, timing=False, active_sense=True)
         self.in_port_name = self._open_port(self.midi_in, self.settings.in_port, "in")
+        self._worker = threading.Thread(target=self._work, name="midi-in", daemon=True)
+        self._worker.start()
         self.midi_in.set_callback(self._on_message)
         if self.settings.out_port is not None:
             try:
@@ -131,16 +139,32 @@ class MidiLink:
                 except Exception:  # closing must not fail a shutdown
                     log.exception("closing MIDI port failed")
         self.midi_in = self.midi_out = None
+        worker, self._worker = self._worker, None
+        if worker is not None:
+            self._inbox.put(None)  # after what is queued: those messages are still handled
+            worker.join(timeout=5.0)
 
     # ------------------------------------------------------------ input
     def _on_message(self, event: tuple[list[int], float], data: Any = None) -> None:
+        """rtmidi's callback: stamp the message and hand it over. On JACK this
+        runs in the MIDI client's real-time process thread, where a preset
+        switch's work would hold up JACK's whole cycle, so nothing else
+        happens here."""
         message, delta_s = event
-        with self._lock:  # rtmidi's thread; a lock in case of a second port
-            self._time_s += delta_s
-            try:
-                self.handle(message, self._time_s)
-            except Exception:
-                log.exception("MIDI message %r failed", message)
+        self._time_s += delta_s
+        try:
+            self._inbox.put_nowait((message, self._time_s))
+        except queue.Full:  # a flood (a sysex dump, a runaway controller): drop, never block
+            self.dropped += 1
+
+    def _work(self) -> None:
+        while (item := self._inbox.get()) is not None:
+            message, t = item
+            with self._lock:
+                try:
+                    self.handle(message, t)
+                except Exception:
+                    log.exception("MIDI message %r failed", message)
 
     def handle(self, message: list[int], t: float) -> None:
         """One MIDI message received at time ``t`` (seconds)."""

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import os
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -264,3 +265,20 @@ def test_pedal_run_on_a_named_jack_server_takes_midi_there(tmp_path: Path, jack_
         assert pedal.wait(timeout=30) == 0
         if pedal.stdout is not None:
             pedal.stdout.close()
+
+
+def test_midi_is_handled_off_jacks_real_time_thread(studio: Studio) -> None:
+    """rtmidi calls back from the MIDI client's JACK process thread (SCHED_FIFO);
+    the controller's work (a preset switch builds a chain) must not run there,
+    or it would hold up JACK's cycle for every client."""
+    seen: list[tuple[str, bool]] = []
+    handle = studio.link.handle
+
+    def spy(message: list[int], t: float) -> None:
+        seen.append((threading.current_thread().name, os.sched_getscheduler(0) == os.SCHED_FIFO))
+        handle(message, t)
+
+    studio.link.handle = spy  # type: ignore[method-assign]
+    studio.send(PC, 1)
+    wait_for(lambda: studio.rig.controller.preset_id == "second", what="the program change")
+    assert seen == [("midi-in", False)]
