@@ -15,6 +15,12 @@ service (uvicorn, its own process), on loopback. Phases, each ``--seconds``:
    load over the same window show whether the phones cost the audio anything:
    they should not, because the server is another process.
 
+The machine is shared (2 cores, other work running): the phone sweep runs in
+``--rounds`` rounds, each with the load average at its start, and the target
+is judged on the median round, so one burst of someone else's work shows as
+an outlier row instead of deciding the result. The web service runs as
+``pedal run`` starts it, so it also encodes the live stream meanwhile.
+
 Then, in Chromium at a phone viewport: a footswitch press (the controller's
 ``press`` command over the local socket, as the hardware does) until the
 page's stomp box changes (a MutationObserver's timestamp), 30 presses.
@@ -25,8 +31,8 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import platform
-import statistics
 import sys
 import time
 from pathlib import Path
@@ -165,10 +171,36 @@ def footswitch_to_page(server: ServerProcess, pedal: PedalProcess, presses: int)
     return figures
 
 
+class Round:
+    """One sweep window: its latencies, the engine's load, the machine's load."""
+
+    def __init__(self, latencies: list[float], busy: dict[str, float], sent: int, received: int,
+                 load_average: float) -> None:
+        self.latencies = latencies
+        self.busy = busy
+        self.sent = sent
+        self.received = received
+        self.load_average = load_average
+
+    @property
+    def p99(self) -> float:
+        return percentile(self.latencies, 99)
+
+    def row(self, number: int) -> str:
+        lat = self.latencies
+        return (f"| {number} | {self.load_average:.1f} | {self.sent} | {self.sent * CLIENTS} | "
+                f"{self.received} | {percentile(lat, 50):.2f} | {percentile(lat, 95):.2f} | "
+                f"{self.p99:.2f} | {max(lat, default=float('nan')):.2f} |")
+
+
+def median_round(rounds: list[Round]) -> Round:
+    return sorted(rounds, key=lambda r: r.p99)[len(rounds) // 2]
+
+
 def write_report(path: Path, seconds: float, idle: dict[str, float], local: dict[str, float],
-                 busy: dict[str, float], latencies: list[float], sent: int, received: int,
-                 pages: list[float]) -> None:
-    expected = sent * CLIENTS
+                 rounds: list[Round], pages: list[float]) -> None:
+    median = median_round(rounds)
+    busy = median.busy
     lines = [
         "# Web control service benchmark",
         "",
@@ -181,15 +213,16 @@ def write_report(path: Path, seconds: float, idle: dict[str, float], local: dict
         f"## {CLIENTS} phones, one sweeping a parameter at {RATE_HZ:g} messages/s",
         "",
         "Delay from the sweeping phone sending `set_param` to each phone receiving the "
-        "`param_changed` event (all phones, every change).",
+        "`param_changed` event (all phones, every change), in rounds; the load average "
+        "(1 min) at each round's start shows how busy the shared machine was.",
         "",
-        "| changes sent | events expected | events received | p50 ms | p95 ms | p99 ms | max ms |",
-        "|---:|---:|---:|---:|---:|---:|---:|",
-        f"| {sent} | {expected} | {received} | {percentile(latencies, 50):.2f} | "
-        f"{percentile(latencies, 95):.2f} | {percentile(latencies, 99):.2f} | "
-        f"{max(latencies, default=float('nan')):.2f} |",
+        "| round | load average | changes sent | events expected | events received | "
+        "p50 ms | p95 ms | p99 ms | max ms |",
+        "|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+        *(r.row(i + 1) for i, r in enumerate(rounds)),
         "",
-        f"Target: p99 under 50 ms. Result: **{'met' if percentile(latencies, 99) < 50 else 'NOT met'}**.",
+        f"Target: p99 under 50 ms (median round: {median.p99:.2f} ms). "
+        f"Result: **{'met' if median.p99 < 50 else 'NOT met'}**.",
         "",
         "## The engine while the phones are busy",
         "",
@@ -201,7 +234,7 @@ def write_report(path: Path, seconds: float, idle: dict[str, float], local: dict
         f"| idle, no phone | {idle['xruns_per_min']:.1f} | {idle['dsp_p50']:.3f} | {idle['dsp_p99']:.3f} |",
         f"| {RATE_HZ:g}/s sweep on the local socket, no phone | {local['xruns_per_min']:.1f} | "
         f"{local['dsp_p50']:.3f} | {local['dsp_p99']:.3f} |",
-        f"| {CLIENTS} phones, {RATE_HZ:g}/s sweep | {busy['xruns_per_min']:.1f} | "
+        f"| {CLIENTS} phones, {RATE_HZ:g}/s sweep (median round) | {busy['xruns_per_min']:.1f} | "
         f"{busy['dsp_p50']:.3f} | {busy['dsp_p99']:.3f} |",
         "",
         "A moving parameter costs DSP by itself: its smoothing ramp recomputes the "
@@ -232,6 +265,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=15.0)
     parser.add_argument("--presses", type=int, default=30)
+    parser.add_argument("--rounds", type=int, default=3, help="phone sweep rounds")
     parser.add_argument("--out", type=Path, default=ROOT / "docs" / "server-benchmark.md")
     args = parser.parse_args()
     pedal = PedalProcess()
@@ -241,14 +275,17 @@ def main() -> int:
         time.sleep(2.0)  # let the start-up settle before the idle window
         idle = engine_window(pedal, args.seconds)
         local = local_sweep(pedal, args.seconds)
-        latencies, busy, sent, received = asyncio.run(sweep(server, token, pedal, args.seconds))
+        rounds = []
+        for _ in range(max(1, args.rounds)):
+            load_average = os.getloadavg()[0]
+            latencies, busy, sent, received = asyncio.run(sweep(server, token, pedal, args.seconds))
+            rounds.append(Round(latencies, busy, sent, received, load_average))
         pages = footswitch_to_page(server, pedal, args.presses)
     finally:
         server.stop()
         pedal.stop()
-    write_report(args.out, args.seconds, idle, local, busy, latencies, sent, received, pages)
+    write_report(args.out, args.seconds, idle, local, rounds, pages)
     print(args.out.read_text())
-    print(f"p50 {statistics.median(latencies):.2f} ms")
     return 0
 
 
