@@ -35,3 +35,8 @@ if [ ! -f "$stamp" ]; then
   rm -f .venv/.installed-*
   touch "$stamp"
 fi
+
+# Compile the DSP kernels into numba's cache now (about 30 s the first time,
+# 1-2 s when nothing changed), so the pedal's first start and the first
+# circuit in a live chain do not wait for the compiler.
+.venv/bin/python -m pedalboard.effects.warm
