@@ -434,3 +434,22 @@ def test_live_edits_are_saved_into_the_preset_or_reverted(phone: Any, engine: So
     engine.request("set_bypass", slot=name, value=bypass)
     engine.request("save_current")
     engine.request("select_preset", preset="clean")
+
+
+def test_double_tap_puts_a_knob_back_to_its_default(phone: Any, engine: SocketClient) -> None:
+    """The slider's centre is not the default (0.33): the first tap's jump to
+    the centre is undone by the second."""
+    page = phone
+    effects = page.evaluate("() => fetch('/api/v1/effects').then((r) => r.json())")
+    spec = next(p for e in effects if e["effect"] == "reverb" for p in e["params"]
+                if p["name"] == "wet_level")
+    engine.request("set_param", slot="reverb", param="wet_level", value=spec["max"])
+    open_card(page, "reverb")
+    shown = page.locator(".pedal[data-slot=reverb] .param:has(input[data-param=wet_level]) output")
+    page.wait_for_function("(el) => el.textContent === '1.00'", arg=shown.element_handle())
+    page.dblclick(".pedal[data-slot=reverb] input.slider[data-param=wet_level]")
+    eventually(lambda: slot_of(engine.state(), "reverb")["params"]["wet_level"]
+               == pytest.approx(spec["default"]), "the default wet level in the engine")
+    page.wait_for_function("(want) => document.querySelector("
+                           "'.pedal[data-slot=reverb] .param:has(input[data-param=wet_level]) output')"
+                           ".textContent === want", arg=f"{spec['default']:.2f}")

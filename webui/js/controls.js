@@ -117,6 +117,16 @@ export function paramControl(spec, value, { effectLabel, send, learn }) {
     slider.addEventListener("pointerup", release);
     slider.addEventListener("pointercancel", release);
     slider.addEventListener("change", release);
+    // Double-tap (or double-click) a slider: back to the effect's default,
+    // as on a hardware modeller's knob. The first tap's jump is undone too.
+    if (typeof spec.default === "number") {
+      slider.title = `Double-tap: back to ${formatValue(spec, spec.default)}`;
+      slider.addEventListener("dblclick", () => {
+        dragging = false;
+        update(spec.default);
+        push(spec.default);
+      });
+    }
     const nudge = (direction) => {
       const position = Math.round(toPosition(spec, current) * TRAVEL) + direction * FINE_STEP;
       const v = tidy(spec, fromPosition(spec, position / TRAVEL));
