@@ -453,3 +453,22 @@ def test_double_tap_puts_a_knob_back_to_its_default(phone: Any, engine: SocketCl
     page.wait_for_function("(want) => document.querySelector("
                            "'.pedal[data-slot=reverb] .param:has(input[data-param=wet_level]) output')"
                            ".textContent === want", arg=f"{spec['default']:.2f}")
+
+
+def test_rename_keeps_the_id_and_the_header_follows(phone: Any, engine: SocketClient) -> None:
+    page = phone
+    engine.request("select_preset", preset="blues")
+    engine.request("revert")
+    page.wait_for_selector("#preset-name:text-is('Blues')")
+    show_panel(page, "presets")
+    page.answer["text"] = "Slow Blues"
+    page.click("#library-list li[data-preset=blues] button:text('Rename')")
+    eventually(lambda: {p["id"]: p["name"] for p in engine.request("list_presets")["result"]["presets"]}
+               .get("blues") == "Slow Blues", "the new name in the library", page=page)
+    page.wait_for_selector("#preset-name:text-is('Slow Blues')")
+    page.wait_for_selector("#library-list li[data-preset=blues] span:text-is('Slow Blues')")
+    assert engine.state()["preset"] == "blues" and engine.state()["preset_name"] == "Slow Blues"
+    page.answer["text"] = "Blues"
+    page.click("#library-list li[data-preset=blues] button:text('Rename')")
+    eventually(lambda: engine.state()["preset_name"] == "Blues", "the name back", page=page)
+    engine.request("select_preset", preset="clean")

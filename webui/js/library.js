@@ -79,6 +79,11 @@ export class Library {
       load.textContent = "Load";
       load.setAttribute("aria-label", `Load ${preset.name}`);
       load.addEventListener("click", () => this.app.command("select_preset", { preset: preset.id }));
+      const rename = document.createElement("button");
+      rename.type = "button";
+      rename.textContent = "Rename";
+      rename.setAttribute("aria-label", `Rename ${preset.name}`);
+      rename.addEventListener("click", () => this.rename(preset));
       const remove = document.createElement("button");
       remove.type = "button";
       remove.textContent = "Delete";
@@ -86,9 +91,27 @@ export class Library {
       remove.addEventListener("click", () => {
         if (confirm(`Delete preset ${preset.name}?`)) this.app.command("delete_preset", { id: preset.id });
       });
-      item.append(name, load, remove);
+      item.dataset.preset = preset.id;
+      item.append(name, load, rename, remove);
       return item;
     }));
+  }
+
+  // A new name, same id (footswitch layouts and setlists keep pointing at it).
+  async rename(preset) {
+    const name = (prompt(`New name for ${preset.name}`, preset.name) || "").trim().slice(0, 64);
+    if (!name || name === preset.name) return;
+    const state = this.app.state;
+    if (state && state.preset === preset.id && state.dirty
+        && !confirm(`${preset.name} has unsaved edits; renaming reloads the stored preset and drops them. Rename?`)) {
+      return;
+    }
+    try {
+      const stored = await this.app.conn.request("get_preset", { id: preset.id });
+      await this.app.conn.request("save_preset", { preset: { ...stored.preset, name } });
+    } catch (error) {
+      this.app.problem(error);
+    }
   }
 
   async saveAs(event) {
