@@ -7,13 +7,21 @@ and hands each page or packet to every listener.
 
 Every listener has a bounded queue. A slow or stalled listener loses packets
 (counted) instead of growing memory, and is cut off once it has not taken
-anything for ``stall_timeout_s``; it never slows the others or the engine.
+anything for ``stall_timeout_s``: its queue is emptied, its ``cut`` event is
+set and the endpoint serving it stops sending and closes the connection. It
+never slows the others or the engine.
+
+Ogg listeners come in two kinds: ``"ogg"`` gets the pages as encoded,
+``"ogg-padded"`` the same pages with Opus padding up to ``pad_bytes_per_s``
+(for web browsers, whose media elements wait for 32 KiB blocks: see
+:func:`pedalboard.stream.ogg.pad_opus_packet`).
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import threading
 import time
 from collections.abc import Callable
@@ -22,7 +30,7 @@ from typing import Any, Protocol
 
 import numpy as np
 
-from pedalboard.stream.ogg import OggOpusStream
+from pedalboard.stream.ogg import OggOpusStream, pad_opus_packet, page_overhead
 from pedalboard.stream.opus import OpusEncoder, OpusPacket
 
 
@@ -39,24 +47,29 @@ class AudioSource(Protocol):
 class Listener:
     """One consumer (an HTTP client, a WebSocket, ...) with a bounded queue."""
 
-    kind: str  # "ogg" (pages) or "opus" (packets)
+    kind: str  # "ogg" (pages), "ogg-padded" (padded pages) or "opus" (packets)
     loop: asyncio.AbstractEventLoop
     queue: asyncio.Queue[Any]
     dropped: int = 0
     last_taken: float = field(default_factory=time.monotonic)
     closed: bool = False
+    stalled: bool = False  # cut off for not taking anything (not: the stream ended)
+    cut: asyncio.Event = field(default_factory=asyncio.Event)  # set when it must stop
 
     async def get(self) -> Any:
         item = await self.queue.get()
         self.last_taken = time.monotonic()
         return item
 
-    def end(self) -> None:
-        """Called in the event loop's thread: the consumer's next get() is None."""
+    def end(self, *, stalled: bool = False) -> None:
+        """Called in the event loop's thread: the consumer's next get() is None
+        and ``cut`` is set (for a consumer stuck in a send)."""
         self.closed = True
+        self.stalled = stalled
         while not self.queue.empty():
             self.queue.get_nowait()
         self.queue.put_nowait(None)
+        self.cut.set()
 
     def offer(self, item: Any) -> None:
         """Called in the event loop's thread: add or drop, never wait."""
@@ -81,17 +94,21 @@ class StreamHub:
         queue_packets: int = 50,
         stall_timeout_s: float = 10.0,
         poll_s: float = 0.002,
+        pad_bytes_per_s: int = 256_000,
     ) -> None:
         self.source = source
         self.channels = source.channels
         self.encoder = OpusEncoder(self.channels, bitrate, frame_ms)
         self.title = title
         self.ogg = OggOpusStream(self.channels, self.encoder.pre_skip)
+        self.ogg_padded = OggOpusStream(self.channels, self.encoder.pre_skip)
+        self.pad_bytes_per_s = pad_bytes_per_s
         self.queue_packets = queue_packets
         self.stall_timeout_s = stall_timeout_s
         self.poll_s = poll_s
         self.pcm_sinks: list[Callable[[np.ndarray], None]] = []  # RTP senders, recorders
-        self.page_sinks: list[Callable[[bytes], None]] = []  # Icecast, Ogg recorders
+        self.page_sinks: list[Callable[[bytes], None]] = []  # Icecast
+        self.packet_sinks: list[Callable[[OpusPacket], None]] = []  # Ogg recorders
         self.packets = 0
         self._listeners: list[Listener] = []
         self._lock = threading.Lock()  # guards the listener list only (not audio)
@@ -149,11 +166,20 @@ class StreamHub:
             for packet in self.encoder.encode(audio):
                 self._publish(packet)
 
+    def padded(self, packet: OpusPacket) -> bytes:
+        """The Opus packet padded so that its page carries ``pad_bytes_per_s``."""
+        page_bytes = self.pad_bytes_per_s * packet.samples // 48000
+        size = page_bytes - page_overhead(page_bytes)
+        return pad_opus_packet(packet.data, size)
+
     def _publish(self, packet: OpusPacket) -> None:
         self.packets += 1
         page = self.ogg.page(packet.data, packet.samples)
+        padded = self.ogg_padded.page(self.padded(packet), packet.samples)
         for sink in self.page_sinks:
             sink(page)
+        for packet_sink in self.packet_sinks:
+            packet_sink(packet)
         now = time.monotonic()
         sent_ms = time.time() * 1000.0
         with self._lock:
@@ -162,8 +188,13 @@ class StreamHub:
             if now - listener.last_taken > self.stall_timeout_s and listener.queue.full():
                 self.remove_listener(listener)  # stalled: cut off
                 with contextlib.suppress(RuntimeError):
-                    listener.loop.call_soon_threadsafe(listener.end)
+                    listener.loop.call_soon_threadsafe(functools.partial(listener.end, stalled=True))
                 continue
-            item = page if listener.kind == "ogg" else (packet, sent_ms)
+            if listener.kind == "ogg":
+                item: Any = page
+            elif listener.kind == "ogg-padded":
+                item = padded
+            else:
+                item = (packet, sent_ms)
             with contextlib.suppress(RuntimeError):  # the loop may have closed
                 listener.loop.call_soon_threadsafe(listener.offer, item)

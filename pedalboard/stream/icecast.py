@@ -10,7 +10,8 @@ output sends the wrong content type, hence our own.)
 The client runs in its own thread with a bounded queue: if Icecast stalls or
 goes away, pages are dropped, never buffered without bound, and the client
 reconnects with exponential backoff (0.5 s doubling to 10 s), resending the
-Ogg headers first so new listeners can decode.
+Ogg headers first so new listeners can decode. The headers are asked for on
+every connection, so a reconnect carries the current preset as the title.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ import queue
 import socket
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from urllib.parse import unquote, urlsplit
 
@@ -54,13 +56,21 @@ class IcecastSource:
     """Streams Ogg pages to an Icecast mount, reconnecting when it goes away."""
 
     def __init__(
-        self, target: IcecastTarget, headers: bytes, *, name: str = "netpedal", queue_pages: int = 250
+        self,
+        target: IcecastTarget,
+        headers: bytes | Callable[[], bytes],
+        *,
+        name: str = "netpedal",
+        queue_pages: int = 250,
     ) -> None:
         self.target = target
-        self.headers = headers  # the Ogg/Opus header pages, sent first on every connection
+        # The Ogg/Opus header pages (or what makes them), sent first on every connection.
+        self.headers = headers
         self.name = name
         self.connected = threading.Event()
         self.connections = 0
+        self.attempts = 0  # connection attempts, failed or not
+        self.retry_in_s = 0.0  # the wait before the next attempt (0.5 s doubling to 10 s)
         self.dropped_pages = 0
         self.last_error = ""
         self._queue: queue.Queue[bytes] = queue.Queue(maxsize=queue_pages)
@@ -86,6 +96,7 @@ class IcecastSource:
     def _run(self) -> None:
         backoff = 0.5
         while not self._stop.is_set():
+            self.attempts += 1
             try:
                 with self._connect() as connection:
                     backoff = 0.5
@@ -96,6 +107,7 @@ class IcecastSource:
             except OSError as error:
                 self.last_error = str(error)
             self.connected.clear()
+            self.retry_in_s = backoff
             self._stop.wait(backoff)
             backoff = min(10.0, backoff * 2)
 
@@ -129,7 +141,7 @@ class IcecastSource:
             first = reply.splitlines()[0] if reply else "no reply"
             raise OSError(f"Icecast refused the source: {first}")
         connection.settimeout(5)
-        connection.sendall(self.headers)
+        connection.sendall(self.headers() if callable(self.headers) else self.headers)
         return connection
 
     def _pump(self, connection: socket.socket) -> None:

@@ -16,11 +16,19 @@ page) adds none. The format is small:
 
 A listener joining mid-stream must first get the two header pages, then audio
 pages from any point: :class:`OggOpusStream` keeps the headers for that.
+
+:func:`pad_opus_packet` adds Opus padding (RFC 6716, section 3.2.5) to a
+packet: the decoder skips it, the audio is bit for bit the same, only the
+byte rate grows. Chromium hands an HTTP media resource to its demuxer in
+whole 32 KiB blocks, so an ``<audio>`` element lags a live stream by about
+two blocks' worth of time; at 128 kb/s that is 4 s, padded to 2 Mb/s it is
+0.3 s (``docs/streaming-benchmark.md``).
 """
 
 from __future__ import annotations
 
 import struct
+import zlib
 from dataclasses import dataclass, field
 
 
@@ -41,12 +49,62 @@ FLAG_FIRST = 0x02
 FLAG_LAST = 0x04
 
 
-def ogg_crc(data: bytes) -> int:
+_BIT_REVERSED = bytes(int(f"{i:08b}"[::-1], 2) for i in range(256))
+
+
+def ogg_crc_reference(data: bytes) -> int:
+    """The Ogg CRC, byte by byte as the spec states it (slow; for tests)."""
     crc = 0
     table = _CRC_TABLE
     for byte in data:
         crc = ((crc << 8) & 0xFFFFFFFF) ^ table[((crc >> 24) & 0xFF) ^ byte]
     return crc
+
+
+def ogg_crc(data: bytes) -> int:
+    """The Ogg CRC (polynomial 0x04C11DB7, MSB first, initial 0, no final xor),
+    computed by zlib's reflected CRC-32 on bit-reversed bytes."""
+    reflected = ~zlib.crc32(data.translate(_BIT_REVERSED), 0xFFFFFFFF) & 0xFFFFFFFF
+    return int(f"{reflected:032b}"[::-1], 2)
+
+
+def pad_opus_packet(packet: bytes, size: int) -> bytes:
+    """``packet`` grown to about ``size`` bytes with Opus padding (RFC 6716
+    3.2.5): the packet becomes a code-3 packet with the padding flag; it
+    decodes to exactly the same audio. Packets that are already padded, or
+    already as large, come back unchanged."""
+    if not packet:
+        return packet
+    toc, code = packet[0], packet[0] & 0x03
+    if code == 0:
+        prefix, body = bytes([toc | 3, 0x40 | 1]), packet[1:]
+    elif code == 1:
+        prefix, body = bytes([toc | 3, 0x40 | 2]), packet[1:]
+    elif code == 2:  # two frames, the first one's length coded: code 3 VBR, M = 2
+        prefix, body = bytes([toc | 3, 0x80 | 0x40 | 2]), packet[1:]
+    else:
+        if len(packet) < 2 or packet[1] & 0x40:
+            return packet
+        prefix, body = bytes([toc, packet[1] | 0x40]), packet[2:]
+    room = size - len(prefix) - len(body)  # padding-length bytes plus padding
+    if room < 1:
+        return packet
+    padding = room - 1
+    while padding + _padding_length_bytes(padding) > room:
+        padding -= 1
+    length = bytearray(b"\xff" * ((padding - 1) // 254 if padding > 254 else 0))
+    length.append(padding - 254 * len(length))
+    return prefix + bytes(length) + body + bytes(padding)
+
+
+def _padding_length_bytes(padding: int) -> int:
+    """Bytes that code a padding length: each 255 adds 254, the last byte 0-254."""
+    return (padding - 1) // 254 + 1 if padding > 254 else 1
+
+
+def page_overhead(packet_bytes: int) -> int:
+    """Header and segment-table bytes of a one-packet page."""
+    return 27 + packet_bytes // 255 + 1
 
 
 def ogg_page(packet: bytes, *, serial: int, sequence: int, granule: int, flags: int = 0) -> bytes:

@@ -4,23 +4,31 @@
 ... starting a new file when the current one reaches ``max_seconds`` or
 ``max_bytes``, so a long rehearsal never becomes one fragile giant file and a
 full disk loses at most the file being written. FLAC takes the engine's PCM;
-``.ogg``/``.opus`` take the stream's Ogg pages (the Opus is encoded once, for
-listeners and the recording alike). It runs in the stream hub's thread, never
-the audio thread.
+``.ogg``/``.opus`` take the stream's Opus packets (encoded once, for listeners
+and the recording alike) and page them afresh, so every file is a whole
+Ogg/Opus file of its own: headers with the preset's name as ``TITLE`` at the
+time the file was opened, page numbers and granule positions from zero, and
+an end-of-stream page. It runs in the stream hub's thread, never the audio
+thread.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
+from typing import BinaryIO
 
 import numpy as np
 import soundfile as sf
 
 from pedalboard.errors import PedalError
+from pedalboard.stream.ogg import OggOpusStream
+from pedalboard.stream.opus import OpusPacket
 
 
 class Recorder:
-    """Writes rotating recordings; feed it with :meth:`pcm` or :meth:`page`."""
+    """Writes rotating recordings; feed it with :meth:`pcm` (FLAC) or
+    :meth:`packet` (Ogg/Opus: ``pre_skip`` is the encoder's)."""
 
     def __init__(
         self,
@@ -30,7 +38,8 @@ class Recorder:
         sample_rate: int = 48000,
         max_seconds: float = 3600.0,
         max_bytes: int = 2 * 1024**3,
-        ogg_headers: bytes | None = None,
+        pre_skip: int | None = None,
+        title: Callable[[], str] = lambda: "",
     ) -> None:
         self.base = Path(path)
         if not self.base.parent.is_dir():
@@ -39,18 +48,21 @@ class Recorder:
         if suffix not in (".flac", ".ogg", ".opus"):
             raise PedalError(f"--record {path}: use a .flac, .ogg or .opus file name")
         self.kind = "flac" if suffix == ".flac" else "ogg"
-        if self.kind == "ogg" and ogg_headers is None:
-            raise ValueError("an Ogg recording needs the stream's header pages")
+        if self.kind == "ogg" and pre_skip is None:
+            raise ValueError("an Ogg recording needs the encoder's pre-skip")
         self.channels = channels
         self.sample_rate = sample_rate
         self.max_frames = int(max_seconds * sample_rate)
         self.max_bytes = max_bytes
-        self.ogg_headers = ogg_headers or b""
+        self.pre_skip = pre_skip or 0
+        self.title = title
         self.files: list[Path] = []
         self._frames = 0
         self._bytes = 0
         self._flac: sf.SoundFile | None = None
-        self._ogg = None
+        self._ogg: BinaryIO | None = None
+        self._pages: OggOpusStream | None = None
+        self._held: OpusPacket | None = None  # written when the next one comes (or as the last page)
         self._open_next()
 
     def _open_next(self) -> None:
@@ -64,9 +76,10 @@ class Recorder:
                 str(path), "w", self.sample_rate, self.channels, subtype="PCM_24", format="FLAC"
             )
         else:
+            self._pages = OggOpusStream(self.channels, self.pre_skip, title=self.title())
             self._ogg = open(path, "wb")  # noqa: SIM115 - kept open across calls
-            self._ogg.write(self.ogg_headers)
-            self._bytes = len(self.ogg_headers)
+            self._ogg.write(self._pages.headers)
+            self._bytes = len(self._pages.headers)
 
     def _next_path(self) -> Path:
         """The next numbered file that does not exist yet: a restarted pedal
@@ -88,20 +101,31 @@ class Recorder:
         if self._frames >= self.max_frames or self._bytes >= self.max_bytes:
             self._open_next()
 
-    def page(self, page: bytes) -> None:
-        """One Ogg page from the stream (Ogg/Opus recordings)."""
-        if self._ogg is None:
+    def packet(self, packet: OpusPacket) -> None:
+        """One Opus packet from the stream's encoder (Ogg/Opus recordings)."""
+        if self._ogg is None or self._pages is None:
             return
-        self._ogg.write(page)
-        self._bytes += len(page)
-        self._frames += 960  # 20 ms per page at 48 kHz, near enough for rotation
+        if self._held is not None:
+            self._write_page(self._held, last=False)
+        self._held = packet
+        self._frames += packet.samples
         if self._frames >= self.max_frames or self._bytes >= self.max_bytes:
             self._open_next()
+
+    def _write_page(self, packet: OpusPacket, *, last: bool) -> None:
+        assert self._ogg is not None and self._pages is not None
+        page = self._pages.page(packet.data, packet.samples, last=last)
+        self._ogg.write(page)
+        self._bytes += len(page)
 
     def close(self) -> None:
         if self._flac is not None:
             self._flac.close()
             self._flac = None
         if self._ogg is not None:
+            if self._held is not None:
+                self._write_page(self._held, last=True)
+                self._held = None
             self._ogg.close()
             self._ogg = None
+            self._pages = None

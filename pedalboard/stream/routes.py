@@ -2,7 +2,11 @@
 
 * ``GET /stream.ogg`` -- Ogg/Opus over HTTP: plays in ``<audio>``, VLC,
   ffplay and mpv. Every listener first gets the Ogg headers (with the current
-  preset as the title), then live pages.
+  preset as the title), then live pages. Web browsers (a ``Mozilla/`` user
+  agent) get the pages with Opus padding up to the hub's ``pad_bytes_per_s``
+  (2 Mb/s): their media elements wait for whole 32 KiB blocks, so the byte
+  rate sets their delay (0.3 s padded, 2-4 s plain). ``?pad=0`` or ``?pad=1``
+  chooses explicitly.
 * ``WS /api/v1/listen`` -- Opus packets for the low-latency listener page:
   one JSON ``config`` message, then binary messages of a 16-byte header
   (little-endian uint64 stream position in 48 kHz samples, float64 server
@@ -15,6 +19,7 @@ token as control).
 
 from __future__ import annotations
 
+import asyncio
 import io
 import struct
 from collections.abc import AsyncIterator, Callable
@@ -29,8 +34,9 @@ from fastapi.responses import (
     Response,
     StreamingResponse,
 )
+from starlette.types import Message, Receive, Scope, Send
 
-from pedalboard.stream.hub import StreamHub
+from pedalboard.stream.hub import Listener, StreamHub
 
 #: The listener page (``webui/listen/``), served at ``/listen/``.
 LISTEN_PAGE_DIR = Path(__file__).resolve().parents[2] / "webui" / "listen"
@@ -53,6 +59,59 @@ class RingSource:
     @property
     def lost_frames(self) -> int:
         return self._reader.lost_frames
+
+
+def wants_padding(request: Request) -> bool:
+    """Padded pages for web browsers unless ``?pad=`` says otherwise."""
+    choice = request.query_params.get("pad")
+    if choice is not None:
+        return choice not in ("0", "no", "false", "off")
+    return "Mozilla/" in request.headers.get("user-agent", "")
+
+
+class LiveOggResponse(StreamingResponse):
+    """A never-ending stream of a listener's pages that also ends when the hub
+    cuts the listener off, even while a send is stuck on a client that stopped
+    reading: the cut reads as a disconnect, which cancels the send; the
+    server then closes the connection (the body never completed)."""
+
+    def __init__(self, hub: StreamHub, listener: Listener, headers: dict[str, str]) -> None:
+        self.hub = hub
+        self.listener = listener
+        super().__init__(self._pages(), media_type="audio/ogg", headers=headers)
+
+    async def _pages(self) -> AsyncIterator[bytes]:
+        try:
+            yield self.hub.headers()
+            while True:
+                page = await self.listener.get()
+                if page is None:
+                    return
+                yield page
+        finally:
+            self.hub.remove_listener(self.listener)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        cut = self.listener.cut
+
+        async def receive_or_cut() -> Message:
+            if cut.is_set():
+                return {"type": "http.disconnect"}
+            request = asyncio.ensure_future(receive())
+            stop = asyncio.ensure_future(cut.wait())
+            try:
+                await asyncio.wait({request, stop}, return_when=asyncio.FIRST_COMPLETED)
+            finally:
+                stop.cancel()
+            if request.done():
+                return request.result()
+            request.cancel()
+            return {"type": "http.disconnect"}
+
+        try:
+            await super().__call__(scope, receive_or_cut, send)
+        finally:
+            self.hub.remove_listener(self.listener)
 
 
 def listener_router(
@@ -81,22 +140,10 @@ def listener_router(
     )
     async def stream_ogg(request: Request) -> StreamingResponse:
         current = running(request)
-        listener = current.add_listener("ogg")
-
-        async def pages() -> AsyncIterator[bytes]:
-            try:
-                yield current.headers()
-                while True:
-                    page = await listener.get()
-                    if page is None:
-                        return
-                    yield page
-            finally:
-                current.remove_listener(listener)
-
-        return StreamingResponse(
-            pages(),
-            media_type="audio/ogg",
+        listener = current.add_listener("ogg-padded" if wants_padding(request) else "ogg")
+        return LiveOggResponse(
+            current,
+            listener,
             headers={
                 "Cache-Control": "no-cache, no-store",
                 "Access-Control-Allow-Origin": "*",
@@ -168,6 +215,13 @@ def listener_router(
             await websocket.close(code=1013, reason="streaming is not running")
             return
         listener = current.add_listener("opus")
+        handler = asyncio.current_task()
+        # A client that stops reading leaves send_bytes stuck: the hub's cut
+        # cancels it (only this handler's own wait, never a server shutdown).
+        watch = asyncio.ensure_future(listener.cut.wait())
+        watch.add_done_callback(
+            lambda done: handler.cancel() if handler and listener.stalled and not done.cancelled() else None
+        )
         try:
             await websocket.send_json(
                 {
@@ -183,13 +237,22 @@ def listener_router(
             while True:
                 item = await listener.get()
                 if item is None:
-                    await websocket.close(code=1008, reason="too slow: cut off")
+                    if listener.stalled:
+                        await websocket.close(code=1008, reason="too slow: cut off")
+                    else:
+                        await websocket.close(code=1001, reason="the stream ended")
                     return
                 packet, sent_ms = item
                 await websocket.send_bytes(struct.pack("<Qd", packet.pts, sent_ms) + packet.data)
         except (WebSocketDisconnect, RuntimeError):
             pass
+        except asyncio.CancelledError:
+            if not listener.stalled:
+                raise
+            if handler is not None:
+                handler.uncancel()
         finally:
+            watch.cancel()
             current.remove_listener(listener)
 
     return router

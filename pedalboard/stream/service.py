@@ -94,12 +94,15 @@ class StreamService:
                 channels=hub.channels,
                 max_seconds=self.options.record_max_seconds,
                 max_bytes=self.options.record_max_bytes,
-                ogg_headers=hub.headers(),
+                pre_skip=hub.encoder.pre_skip,
+                title=self.title,
             )
-            sink = self.recorder.pcm if self.recorder.kind == "flac" else self.recorder.page
-            (hub.pcm_sinks if self.recorder.kind == "flac" else hub.page_sinks).append(sink)
+            if self.recorder.kind == "flac":
+                hub.pcm_sinks.append(self.recorder.pcm)
+            else:
+                hub.packet_sinks.append(self.recorder.packet)
         if self.options.icecast:
-            self.icecast = IcecastSource(IcecastTarget.parse(self.options.icecast), hub.headers())
+            self.icecast = IcecastSource(IcecastTarget.parse(self.options.icecast), hub.headers)
             hub.page_sinks.append(self.icecast.send)
             self.icecast.start()
         hub.start()
