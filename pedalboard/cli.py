@@ -8,6 +8,7 @@ User errors print one line and exit non-zero; no traceback reaches a user
 
 from __future__ import annotations
 
+import gc
 import importlib
 import os
 import sys
@@ -19,6 +20,13 @@ import typer
 from typer.core import TyperGroup
 
 from pedalboard.errors import PedalError
+
+# Typer 0.20 and later carry a click of their own (``typer._click``) whose
+# exceptions are not click's; catch both, whichever typer is installed.
+_USAGE_ERRORS: tuple[type[Exception], ...] = tuple(
+    {click.ClickException, getattr(typer, "TyperException", click.ClickException)})
+_EXITS: tuple[type[BaseException], ...] = tuple({click.exceptions.Exit, typer.Exit})
+_ABORTS: tuple[type[BaseException], ...] = tuple({click.exceptions.Abort, typer.Abort})
 
 #: Subcommand groups and commands that live in other modules: name -> (module, attribute, help).
 LAZY_COMMANDS: dict[str, tuple[str, str, str]] = {
@@ -124,7 +132,31 @@ def render(
         raise PedalError(f"{len(failed)} of {len(targets)} files failed: {', '.join(failed)}")
 
 
+class _NoProgress:
+    """What ``-q`` gets instead of a rich progress bar (which it need not import)."""
+
+    def __enter__(self) -> _NoProgress:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        return None
+
+    def add_task(self, description: str, total: float | None = None) -> int:
+        return 0
+
+    def update(self, task: int, **fields: Any) -> None:
+        return None
+
+    def advance(self, task: int, advance: float = 1) -> None:
+        return None
+
+    def remove_task(self, task: int) -> None:
+        return None
+
+
 def _progress(console: Any, quiet: bool) -> Any:
+    if quiet:
+        return _NoProgress()
     from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 
     return Progress(TextColumn("{task.description}"), BarColumn(),
@@ -321,6 +353,17 @@ def demo_clip() -> Path:
 
 def main(argv: list[str] | None = None) -> None:
     """Entry point: run the CLI, turning user errors into one line and an exit code."""
+    try:
+        _main(argv)
+    finally:
+        if argv is None:  # the program itself, about to exit
+            # The interpreter's last garbage collections would walk every object
+            # numba, scipy and pydantic made at import (a third of a second of
+            # exit): leave them to the operating system.
+            gc.freeze()
+
+
+def _main(argv: list[str] | None) -> None:
     command = typer.main.get_command(app)
     try:
         # Outside standalone mode click returns (not raises) a typer.Exit's code.
@@ -330,13 +373,17 @@ def main(argv: list[str] | None = None) -> None:
     except PedalError as error:
         _console().print(f"[red]error:[/] {error}", highlight=False, markup=True)
         sys.exit(error.exit_code)
-    except click.exceptions.Abort:
+    except _ABORTS:
         sys.exit(130)
-    except click.ClickException as error:
-        error.show()
-        sys.exit(error.exit_code)
-    except click.exceptions.Exit as done:
-        sys.exit(done.exit_code)
+    except _EXITS as done:
+        sys.exit(getattr(done, "exit_code", 0))
+    except _USAGE_ERRORS as error:
+        show = getattr(error, "show", None)
+        if show is not None:
+            show()
+        else:
+            _console().print(f"[red]error:[/] {error}", highlight=False, markup=True)
+        sys.exit(getattr(error, "exit_code", 2))
     except KeyboardInterrupt:
         sys.exit(130)
     except Exception as error:  # the last line of defence: one line, not a traceback

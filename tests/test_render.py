@@ -156,7 +156,8 @@ def test_streamed_file_render_equals_the_in_memory_render(tmp_path: Path) -> Non
         {"effect": "chorus"},
         {"effect": "delay", "params": {"delay_seconds": 0.2, "feedback": 0.4, "mix": 0.4,
                                        "ping_pong": True}}]})
-    stereo = np.stack([guitar_riff(1.3, SR), guitar_riff(1.3, SR, seed=5)]).astype(np.float32) * 0.4
+    # 3.1 s: two whole reads of IO_BLOCK frames and a partial one.
+    stereo = np.stack([guitar_riff(3.1, SR), guitar_riff(3.1, SR, seed=5)]).astype(np.float32) * 0.4
     source = tmp_path / "take.wav"
     sf.write(str(source), stereo.T, SR, subtype="FLOAT")
     result = render_file(build_chain(preset), source, tmp_path / "out.wav")
@@ -193,6 +194,28 @@ def test_a_failed_render_leaves_no_output(tmp_path: Path, guitar_wav: Path) -> N
     with pytest.raises(AudioFileError, match="No space left"):
         render_file(Broken(), guitar_wav, out)  # type: ignore[arg-type]
     assert not out.exists()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["take.wav"]
+
+
+def test_a_write_that_fails_on_the_writer_thread(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Blocks are written on a thread of their own; its failure still ends the
+    render with one clear error and no output."""
+    from pedalboard.errors import AudioFileError
+    from pedalboard.render import IO_BLOCK, render_file
+
+    source = tmp_path / "take.wav"
+    sf.write(str(source), 0.5 * guitar_riff(3 * IO_BLOCK / SR, SR), SR, subtype="FLOAT")
+    calls = []
+
+    def failing_write(self: sf.SoundFile, data: np.ndarray) -> None:
+        calls.append(len(data))
+        raise sf.LibsndfileError(0, prefix="Error writing: disk full ")
+
+    monkeypatch.setattr(sf.SoundFile, "write", failing_write)
+    out = tmp_path / "out.wav"
+    with pytest.raises(AudioFileError, match="disk full"):
+        render_file(build_chain(parse_preset(GAIN_PRESET)), source, out)
+    assert calls and not out.exists()
     assert sorted(p.name for p in tmp_path.iterdir()) == ["take.wav"]
 
 
