@@ -37,6 +37,15 @@ DataDir = Annotated[
 ]
 TIMEOUT_S = 10.0
 _ids = itertools.count(1)
+#: ``pedal ctl --data-dir X COMMAND``: the group's option, used by every
+#: command that was not given its own ``--data-dir``.
+_group_data_dir: Path | None = None
+
+
+@app.callback()
+def _group(data_dir: DataDir = None) -> None:
+    global _group_data_dir
+    _group_data_dir = data_dir
 
 
 class CtlError(Exception):
@@ -93,7 +102,7 @@ class Connection:
 
 def _call(data_dir: Path | None, cmd: str, args: dict[str, Any] | None = None) -> dict[str, Any]:
     try:
-        connection = Connection(data_dir)
+        connection = Connection(data_dir if data_dir is not None else _group_data_dir)
         try:
             return connection.request(cmd, args)
         finally:

@@ -116,11 +116,10 @@ def start_pedal(*, audio: str = "auto", jack_server: str | None = None, preset: 
     from pedalboard.control.controller import Controller
     from pedalboard.control.server import ControlServer, socket_path
     from pedalboard.control.store import Store
-    from pedalboard.device.config import DeviceConfig, load_config
+    from pedalboard.device.config import load_config, load_or_write_default
 
     data_dir = resolve_data_dir(data_dir)
-    config_path = config or (data_dir / "pedal.toml")
-    device = load_config(config_path) if config or config_path.exists() else DeviceConfig()
+    device = load_config(config) if config else load_or_write_default(data_dir / "pedal.toml")
     backend, why = choose_backend(audio, jack_server)
     if jack_server:  # rtmidi's JACK API (MIDI api = "jack") finds its server only this way
         os.environ["JACK_DEFAULT_SERVER"] = jack_server
@@ -149,6 +148,9 @@ def start_pedal(*, audio: str = "auto", jack_server: str | None = None, preset: 
         echo(f"audio: {backend} ({why}), {status['sample_rate']} Hz, {status['block_size']} frames")
         echo(f"data dir: {data_dir}; control socket: {control.path}")
         echo(f"preset: {controller.preset_id} ({controller.live.name}); pair code: {controller.pair_code}")
+        if device.footswitch:
+            switches = ", ".join(fs.name + (f" (key {fs.key})" if fs.key else "") for fs in device.footswitch)
+            echo(f"footswitches: {switches}; mapping in {config or data_dir / 'pedal.toml'}")
         _start_devices(pedal, controller, device, keyboard, echo)
         if server:
             child = start_web_service(data_dir, host, port, server_args)

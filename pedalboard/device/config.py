@@ -149,6 +149,62 @@ class DeviceConfig(_Model):
         return actions
 
 
+#: Written to ``<data-dir>/pedal.toml`` on the first start, so a new pedal has
+#: four switches to press (keys 1-4 in the terminal, ``pedal ctl press fs2``,
+#: the phone's Setup page) and a file to edit when the GPIO lines are wired.
+DEFAULT_CONFIG_TOML = """\
+# The pedal's footswitches, LEDs, actions and MIDI (docs/engine.md).
+# Written with defaults on the first start; edit it and restart the pedal.
+# Give each switch its GPIO line (line = 17, active_low = true, led_line = 27)
+# once it is wired; until then the switches are pressed with the keys 1-4 in
+# the terminal, `pedal ctl press fs2 [--long]` or the phone's Setup page.
+gpio = "gpiod"
+
+[[footswitch]]
+name = "fs1"
+key = "1"
+
+[[footswitch]]
+name = "fs2"
+key = "2"
+
+[[footswitch]]
+name = "fs3"
+key = "3"
+
+[[footswitch]]
+name = "fs4"
+key = "4"
+
+[actions]
+fs1.press = "preset:prev"
+fs1.long = "bank:prev"
+fs2.press = "preset:next"
+fs2.long = "bank:next"
+fs3.press = "toggle:reverb"
+fs3.long = "toggle:delay"
+fs4.press = "tap"
+fs4.long = "tuner"
+
+# [midi]
+# api = "alsa"            # or "jack"
+# in_port = "USB MIDI"    # part of the port name; "virtual" opens a port of our own
+# channel = 1
+"""
+
+
+def load_or_write_default(path: Path) -> DeviceConfig:
+    """Load ``path``, writing the default configuration there first if there is
+    none (a read-only data dir just gets the defaults, unwritten)."""
+    if not path.exists():
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(DEFAULT_CONFIG_TOML, encoding="utf-8")
+        except OSError:
+            return parse_config(tomllib.loads(DEFAULT_CONFIG_TOML), source="default config")
+    return load_config(path)
+
+
 def parse_config(data: dict[str, Any], source: str = "config") -> DeviceConfig:
     try:
         return DeviceConfig.model_validate(data)

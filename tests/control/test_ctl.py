@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 import re
 import shutil
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -162,3 +164,21 @@ def test_no_pedal_running_is_one_line_and_exit_1(tmp_path: Path) -> None:
     for args in (("status", "--json"), ("preset", "next"), ("set", "boost.gain_db", "1"), ("pair-code",)):
         assert fail(empty, *args) == (f"error: no pedal running with data dir {empty} "
                                       f"(start it with: pedal run --data-dir {empty})")
+
+
+def test_data_dir_before_the_command_reaches_the_same_pedal(pedal: PedalProcess) -> None:
+    """``pedal ctl --data-dir X status`` as well as ``pedal ctl status --data-dir X``."""
+    done = subprocess.run([sys.executable, "-m", "pedalboard.cli", "ctl", "--data-dir", str(pedal.data_dir),
+                           "status", "--json"], capture_output=True, text=True, timeout=60,
+                          stdin=subprocess.DEVNULL)
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["preset"] == status(pedal)["preset"]
+
+
+def test_a_mistyped_command_line_gets_usage_and_exit_2(tmp_path: Path) -> None:
+    for args in (("ctl", "status", "--bogus"), ("ctl", "set"), ("render", "--preset", "crunch")):
+        done = subprocess.run([sys.executable, "-m", "pedalboard.cli", *args], capture_output=True,
+                              text=True, timeout=60, stdin=subprocess.DEVNULL, cwd=tmp_path)
+        assert done.returncode == 2, (args, done.stderr)
+        assert "Usage: pedal" in done.stderr and "Error:" in done.stderr, done.stderr
+        assert "internal error" not in done.stderr and "Traceback" not in done.stderr

@@ -3,13 +3,14 @@ QR code with the pairing code, and stops its child on SIGTERM."""
 
 from __future__ import annotations
 
+import json
 import re
 import shutil
 import socket
 import time
 from pathlib import Path
 
-from control_support import TEST_PRESET, PedalProcess, ctl, short_tmpdir
+from control_support import SECOND_PRESET, TEST_PRESET, PedalProcess, ctl, short_tmpdir
 
 
 def free_port() -> int:
@@ -46,6 +47,27 @@ def test_pedal_run_prints_the_pairing_qr_code_and_stops_its_web_service() -> Non
             time.sleep(0.05)
         assert pedal.stop() == 0
         assert not listening(port)  # the child went with the pedal
+    finally:
+        pedal.kill()
+        shutil.rmtree(data_dir, ignore_errors=True)
+
+
+def test_a_first_start_writes_a_footswitch_mapping_that_works() -> None:
+    """With no pedal.toml the pedal writes the default one (four switches, keys
+    1-4) and a press through the local socket runs its action."""
+    data_dir: Path = short_tmpdir()
+    pedal = PedalProcess(data_dir, seed=[TEST_PRESET, SECOND_PRESET])
+    try:
+        pedal.start()
+        config = (data_dir / "pedal.toml").read_text()
+        assert 'fs2.press = "preset:next"' in config
+        assert pedal.line("footswitches:").startswith("footswitches: fs1 (key 1), fs2 (key 2)")
+        done = ctl(data_dir, "press", "fs2")
+        assert done.returncode == 0, done.stderr
+        state = json.loads(ctl(data_dir, "status", "--json").stdout)
+        assert state["preset"] == SECOND_PRESET["id"]
+        assert pedal.stop() == 0
+        assert (data_dir / "pedal.toml").read_text() == config  # a second start keeps the user's file
     finally:
         pedal.kill()
         shutil.rmtree(data_dir, ignore_errors=True)
