@@ -183,8 +183,11 @@ class Commands:
         if args.index >= len(snapshots):
             from pedalboard.control.controller import not_found
 
+            if not snapshots:
+                raise not_found(f"index: preset {c.live.name!r} has no snapshots yet "
+                                "(save one first: save_snapshot, or Snapshots on the phone)")
             raise not_found(f"index: preset {c.live.name!r} has {len(snapshots)} snapshots "
-                            f"(0-{max(0, len(snapshots) - 1)})")
+                            f"(index 0-{len(snapshots) - 1}; pedal ctl counts 1-{len(snapshots)})")
         c.apply_snapshot(snapshots[args.index])
         c.snapshot = args.index
         c.changed()
