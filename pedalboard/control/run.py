@@ -63,14 +63,14 @@ def sound_card_present() -> bool:
     return bool(cards.strip()) and "no soundcards" not in cards
 
 
-def start_web_service(data_dir: Path, host: str, port: int,
-                      extra_args: list[str] | None = None) -> subprocess.Popen[bytes] | None:
+def start_web_service(data_dir: Path, host: str, port: int, extra_args: list[str] | None = None,
+                      scheme: str = "http") -> subprocess.Popen[bytes] | None:
     if importlib.util.find_spec("pedalboard.server") is None:
         typer.echo("web control service: not available (pedalboard.server is not installed)")
         return None
     command = [sys.executable, "-m", "pedalboard.server", "--data-dir", str(data_dir),
                "--host", host, "--port", str(port), "--log-level", "warning", *(extra_args or [])]
-    typer.echo(f"web control service: http://{host}:{port}/")
+    typer.echo(f"web control service: {scheme}://{host}:{port}/")
     return subprocess.Popen(command)
 
 
@@ -109,7 +109,7 @@ class Pedal:
 
 def start_pedal(*, audio: str = "auto", jack_server: str | None = None, preset: str | None = None,
                 block_size: int = 64, data_dir: Path | None = None, config: Path | None = None,
-                server: bool = True, host: str = "127.0.0.1", port: int = 8000,
+                server: bool = True, host: str | None = None, port: int | None = None,
                 keyboard: bool | None = None, echo: Any = typer.echo,
                 server_args: list[str] | None = None) -> tuple[Pedal, Any]:
     """Start all parts; returns (pedal, controller). Raises PedalError."""
@@ -120,6 +120,10 @@ def start_pedal(*, audio: str = "auto", jack_server: str | None = None, preset: 
 
     data_dir = resolve_data_dir(data_dir)
     device = load_config(config) if config else load_or_write_default(data_dir / "pedal.toml")
+    host = host or device.server.host or "127.0.0.1"
+    port = port or device.server.port or 8000
+    server_args = [*(server_args or []), *(_server_arguments(device, server_args or []) if server else [])]
+    scheme = "https" if "--tls-cert" in server_args else "http"
     backend, why = choose_backend(audio, jack_server)
     if jack_server:  # rtmidi's JACK API (MIDI api = "jack") finds its server only this way
         os.environ["JACK_DEFAULT_SERVER"] = jack_server
@@ -153,12 +157,13 @@ def start_pedal(*, audio: str = "auto", jack_server: str | None = None, preset: 
             echo(f"footswitches: {switches}; mapping in {config or data_dir / 'pedal.toml'}")
         _start_devices(pedal, controller, device, keyboard, echo)
         if server:
-            child = start_web_service(data_dir, host, port, server_args)
+            child = start_web_service(data_dir, host, port, server_args, scheme)
             if child is not None:
                 pedal.add("web service", lambda: _stop_child(child))
-                _print_pairing(host, port, controller.pair_code)
-                if "--no-stream" not in (server_args or []):
-                    echo(f"listeners: http://{host}:{port}/listen/ (players: http://{host}:{port}/stream.ogg)")
+                _print_pairing(host, port, controller.pair_code, scheme)
+                if "--no-stream" not in server_args:
+                    base = f"{scheme}://{host}:{port}"
+                    echo(f"listeners: {base}/listen/ (players: {base}/stream.ogg)")
     except BaseException:
         pedal.stop()
         raise
@@ -204,13 +209,39 @@ def _start_devices(pedal: Pedal, controller: Any, device: Any, keyboard: bool | 
         pedal.add("midi", midi.close)
 
 
-def _print_pairing(host: str, port: int, code: str) -> None:
+def _server_arguments(device: Any, given: list[str]) -> list[str]:
+    """The web service's flags from ``[server]`` in pedal.toml, for those the
+    command line did not give; TLS files are checked here so a typo stops the
+    start with one line instead of a pedal without its editor."""
+    args: list[str] = []
+    cfg = device.server
+    if "--tls-cert" not in given and (cfg.tls_cert or cfg.tls_key):
+        check_tls(cfg.tls_cert, cfg.tls_key)
+        args += ["--tls-cert", str(cfg.tls_cert), "--tls-key", str(cfg.tls_key)]
+    if "--cors-origin" not in given:
+        for origin in cfg.cors_origins:
+            args += ["--cors-origin", origin]
+    if cfg.listen_token and "--listen-token" not in given and "--no-stream" not in given:
+        args.append("--listen-token")
+    return args
+
+
+def check_tls(cert: Path | None, key: Path | None) -> None:
+    """Both or neither, and both readable files."""
+    if (cert is None) != (key is None):
+        raise PedalError("--tls-cert and --tls-key (tls_cert and tls_key in pedal.toml) go together")
+    for name, path in (("tls-cert", cert), ("tls-key", key)):
+        if path is not None and not path.is_file():
+            raise PedalError(f"--{name} {path}: no such file")
+
+
+def _print_pairing(host: str, port: int, code: str, scheme: str = "http") -> None:
     """The editor's URL as a QR code a phone can scan, and the pairing code."""
     from pedalboard.server import print_pairing
 
     if host in ("0.0.0.0", "::", ""):  # listening everywhere: show the LAN address
         host = _lan_address()
-    print_pairing(f"http://{host}:{port}/", code)
+    print_pairing(f"{scheme}://{host}:{port}/", code)
 
 
 def _lan_address() -> str:
@@ -243,8 +274,15 @@ def run(
     config: Annotated[Path | None, typer.Option(
         help="Device config (TOML); default <data-dir>/pedal.toml")] = None,
     no_server: Annotated[bool, typer.Option("--no-server", help="Do not start the web service")] = False,
-    host: Annotated[str, typer.Option(help="Web service address")] = "127.0.0.1",
-    port: Annotated[int, typer.Option(help="Web service port")] = 8000,
+    host: Annotated[str | None, typer.Option(
+        help="Web service address (0.0.0.0: phones on the LAN); default [server] host in pedal.toml, "
+        "else 127.0.0.1", show_default=False)] = None,
+    port: Annotated[int | None, typer.Option(
+        help="Web service port; default [server] port in pedal.toml, else 8000", show_default=False)] = None,
+    tls_cert: Annotated[Path | None, typer.Option(help="PEM certificate: serve HTTPS")] = None,
+    tls_key: Annotated[Path | None, typer.Option(help="PEM private key for --tls-cert")] = None,
+    cors_origin: Annotated[list[str] | None, typer.Option(
+        help="Allow this web origin to call the API (repeatable); closed by default")] = None,
     no_stream: Annotated[bool, typer.Option("--no-stream", help="Do not stream the output to listeners",
                                             rich_help_panel="Live stream")] = False,
     bitrate: Annotated[int, typer.Option(help="Opus bit rate, b/s", rich_help_panel="Live stream")] = 128000,
@@ -269,9 +307,14 @@ def run(
         server_args = [] if no_server else stream_arguments(
             no_stream=no_stream, bitrate=bitrate, icecast=icecast, rtp=rtp, sdp=sdp, record=record,
             listen_token=listen_token)
+        check_tls(tls_cert, tls_key)
     except PedalError as error:
         typer.echo(f"error: {error}", err=True)
         raise typer.Exit(2) from None
+    if tls_cert is not None and tls_key is not None:
+        server_args += ["--tls-cert", str(tls_cert.resolve()), "--tls-key", str(tls_key.resolve())]
+    for origin in cors_origin or []:
+        server_args += ["--cors-origin", origin]
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     stop = threading.Event()
     for signum in (signal.SIGINT, signal.SIGTERM):

@@ -31,6 +31,14 @@ Example (``pedal run --config pedal.toml``)::
     long_ms = 600
     double_ms = 300
 
+    [server]                  # the web service; the command line wins
+    host = "0.0.0.0"          # open to phones on the LAN (default 127.0.0.1)
+    port = 8000
+    tls_cert = "pedal.pem"    # serve HTTPS (paths relative to this file)
+    tls_key = "pedal.key"
+    cors_origins = ["https://example.org"]   # closed by default
+    listen_token = false      # listeners need a token too
+
 Actions: ``toggle:SLOT``, ``preset:next|prev|ID``, ``bank:next|prev|ID``,
 ``snapshot:N`` (1-8), ``tap``, ``tuner``, ``tempo:BPM``. Gestures: ``press``,
 ``long``, ``double``, ``repeat`` (while held). Every mistake is reported
@@ -94,12 +102,26 @@ class Gestures(_Model):
     repeat_interval_ms: Annotated[float, Field(ge=20, le=5000)] = 150.0
 
 
+class Server(_Model):
+    """``[server]``: the web service as this pedal serves it (the command
+    line's ``--host``, ``--port``, ``--tls-cert``... win over these)."""
+
+    host: Annotated[str, Field(min_length=1, max_length=253)] | None = None
+    port: Annotated[int, Field(ge=1, le=65535)] | None = None
+    tls_cert: Path | None = None
+    tls_key: Path | None = None
+    cors_origins: list[Annotated[str, Field(pattern=r"^https?://[^/\s]+$")]] = Field(
+        default_factory=list, max_length=16)
+    listen_token: bool = False
+
+
 class DeviceConfig(_Model):
     gpio: Literal["gpiod", "gpiozero", "none"] = "gpiod"
     footswitch: list[Footswitch] = Field(default_factory=list, max_length=32)
     actions: dict[str, dict[str, str]] = Field(default_factory=dict)
     midi: Midi | None = None
     gestures: Gestures = Field(default_factory=Gestures)
+    server: Server = Field(default_factory=Server)
 
     @field_validator("actions")
     @classmethod
@@ -186,6 +208,12 @@ fs3.long = "toggle:delay"
 fs4.press = "tap"
 fs4.long = "tuner"
 
+# [server]
+# host = "0.0.0.0"        # open the phone editor to the LAN (default 127.0.0.1)
+# port = 8000
+# tls_cert = "pedal.pem"  # serve HTTPS (paths relative to this file)
+# tls_key = "pedal.key"
+
 # [midi]
 # api = "alsa"            # or "jack"
 # in_port = "USB MIDI"    # part of the port name; "virtual" opens a port of our own
@@ -225,7 +253,12 @@ def load_config(path: str | Path) -> DeviceConfig:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as error:
         raise ConfigError(f"{path}: not valid TOML: {error}") from None
-    return parse_config(data, source=str(path))
+    config = parse_config(data, source=str(path))
+    for field in ("tls_cert", "tls_key"):
+        value = getattr(config.server, field)
+        if value is not None and not value.is_absolute():
+            setattr(config.server, field, path.parent / value)
+    return config
 
 
 def _describe(error: ValidationError) -> str:

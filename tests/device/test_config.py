@@ -3,8 +3,13 @@
 from __future__ import annotations
 
 import re
+import socket
+import ssl
 import subprocess
 import sys
+import time
+import urllib.error
+import urllib.request
 from pathlib import Path
 
 import pytest
@@ -118,3 +123,75 @@ def test_pedal_run_with_a_bad_config_prints_one_line_and_fails(tmp_path: Path) -
                      "tap, tuner, tempo:BPM)"], done.stderr
     assert "Traceback" not in done.stdout + done.stderr
     assert not (data_dir / "control.sock").exists()
+
+
+def test_server_section_with_tls_paths_relative_to_the_file(tmp_path: Path) -> None:
+    path = write(tmp_path, GOOD + '\n[server]\nhost = "0.0.0.0"\nport = 8443\ntls_cert = "c.pem"\n'
+                 'tls_key = "/etc/k.pem"\ncors_origins = ["https://stage.example"]\n')
+    server = load_config(path).server
+    assert (server.host, server.port) == ("0.0.0.0", 8443)
+    assert server.tls_cert == tmp_path / "c.pem" and server.tls_key == Path("/etc/k.pem")
+    assert server.cors_origins == ["https://stage.example"]
+    with pytest.raises(ConfigError, match=r"server\.port: .*less than or equal to 65535"):
+        load_config(write(tmp_path, GOOD + "\n[server]\nport = 80000\n"))
+    with pytest.raises(ConfigError, match=r"server\.cors_origins\[1\]: .*pattern"):
+        load_config(write(tmp_path, GOOD + '\n[server]\ncors_origins = ["*"]\n'))
+
+
+def test_the_default_config_is_valid_and_maps_four_switches(tmp_path: Path) -> None:
+    from pedalboard.device.config import DEFAULT_CONFIG_TOML, load_or_write_default
+
+    path = tmp_path / "new" / "pedal.toml"
+    config = load_or_write_default(path)
+    assert path.read_text() == DEFAULT_CONFIG_TOML
+    assert [(fs.name, fs.key, fs.line) for fs in config.footswitch] == [
+        ("fs1", "1", None), ("fs2", "2", None), ("fs3", "3", None), ("fs4", "4", None)]
+    assert config.action_map()["fs4"] == {"press": "tap", "long": "tuner"}
+
+
+def test_pedal_run_serves_https_from_the_server_section(tmp_path: Path) -> None:
+    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
+                    "-subj", "/CN=127.0.0.1", "-keyout", str(key), "-out", str(cert)],
+                   check=True, capture_output=True)
+    data_dir = tmp_path / "data"
+    data_dir.mkdir()
+    (data_dir / "pedal.toml").write_text('[server]\ntls_cert = "../cert.pem"\ntls_key = "../missing.pem"\n')
+    done = subprocess.run([sys.executable, "-m", "pedalboard.cli", "run", "--audio", "virtual",
+                           "--data-dir", str(data_dir), "--port", "1"],
+                          capture_output=True, text=True, timeout=60, stdin=subprocess.DEVNULL)
+    assert done.returncode == 2
+    assert done.stderr.strip() == f"error: --tls-key {data_dir / '..' / 'missing.pem'}: no such file"
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    (data_dir / "pedal.toml").write_text(f'[server]\nport = {port}\ntls_cert = "../cert.pem"\n'
+                                         'tls_key = "../key.pem"\n')
+    pedal = subprocess.Popen([sys.executable, "-m", "pedalboard.cli", "run", "--audio", "virtual",
+                              "--data-dir", str(data_dir), "--no-stream"],
+                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                             stdin=subprocess.DEVNULL)
+    try:
+        assert pedal.stdout is not None
+        line = ""
+        while not line.startswith("web control service:"):
+            line = pedal.stdout.readline()
+            assert line, "pedal run ended before it started its web service"
+        assert line == f"web control service: https://127.0.0.1:{port}/\n"
+        context = ssl.create_default_context(cafile=str(cert))
+        context.check_hostname = False
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                with urllib.request.urlopen(f"https://127.0.0.1:{port}/api/v1/state", context=context):
+                    raise AssertionError("the state was served without a token")
+            except urllib.error.HTTPError as refused:
+                assert refused.code == 401  # HTTPS, and pairing still required
+                break
+            except urllib.error.URLError:
+                assert time.monotonic() < deadline, "the web service did not answer over HTTPS"
+                time.sleep(0.2)
+    finally:
+        pedal.terminate()
+        pedal.wait(timeout=30)
