@@ -305,15 +305,23 @@ def _drive_kernel(block, shape, stages, params, coefs, counts, state, up, down,
     tone_on = params[15] > 0.5
     g_step = (g1 - g0) / max(frames, 1)
     l_step = (l1 - l0) / max(frames, 1)
+    # Without a pre-filter, a glide or a post-filter the loops have no
+    # recurrence, so they vectorise (the same arithmetic, the same output).
+    plain_in = pre_mix == 0.0 and g_step == 0.0
+    plain_out = shape != SHAPE_FUZZ and not tone_on and l_step == 0.0
     for c in range(channels):
-        lp = state[c, 0]
-        g = g0
-        for i in range(frames):
-            g += g_step
-            x = float(block[c, i])
-            lp += pre_a * (x - lp)
-            buf[i] = g * (x - pre_mix * lp)
-        state[c, 0] = lp if abs(lp) > DENORMAL_FLOOR else 0.0
+        if plain_in:
+            for i in range(frames):
+                buf[i] = g0 * float(block[c, i])
+        else:
+            lp = state[c, 0]
+            g = g0
+            for i in range(frames):
+                g += g_step
+                x = float(block[c, i])
+                lp += pre_a * (x - lp)
+                buf[i] = g * (x - pre_mix * lp)
+            state[c, 0] = lp if abs(lp) > DENORMAL_FLOOR else 0.0
         m = frames
         for s in range(stages):
             _upsample(buf, m, coefs[s], counts[s], up[c, s], path0, path1)
@@ -322,6 +330,10 @@ def _drive_kernel(block, shape, stages, params, coefs, counts, state, up, down,
         for s in range(stages - 1, -1, -1):
             m //= 2
             _downsample(buf, m, coefs[s], counts[s], down[c, s], path0, path1)
+        if plain_out:
+            for i in range(frames):
+                block[c, i] = buf[i] * l0
+            continue
         dcx = state[c, 3]
         dcy = state[c, 4]
         z1 = state[c, 5]
@@ -392,19 +404,31 @@ def _drive_plain(block, shape, params, state, buf) -> None:
     tone_on = params[15] > 0.5
     g_step = (g1 - g0) / max(frames, 1)
     l_step = (l1 - l0) / max(frames, 1)
+    # Without a pre-filter, a glide or a post-filter the loops have no
+    # recurrence, so they vectorise (the same arithmetic, the same output).
+    plain_in = pre_mix == 0.0 and g_step == 0.0
+    plain_out = shape != SHAPE_FUZZ and not tone_on and l_step == 0.0
     for c in range(channels):
-        lp = state[c, 0]
-        g = g0
-        for i in range(frames):
-            g += g_step
-            x = float(block[c, i])
-            lp += pre_a * (x - lp)
-            buf[i] = g * (x - pre_mix * lp)
-        state[c, 0] = lp if abs(lp) > DENORMAL_FLOOR else 0.0
+        if plain_in:
+            for i in range(frames):
+                buf[i] = g0 * float(block[c, i])
+        else:
+            lp = state[c, 0]
+            g = g0
+            for i in range(frames):
+                g += g_step
+                x = float(block[c, i])
+                lp += pre_a * (x - lp)
+                buf[i] = g * (x - pre_mix * lp)
+            state[c, 0] = lp if abs(lp) > DENORMAL_FLOOR else 0.0
         if frames > 0:  # keep the ADAA memory current for a switch to 2x and up
             state[c, 1] = buf[frames - 1]
             state[c, 2] = _antiderivative(buf[frames - 1], shape, t, p, n)
         _shape_plain(buf, frames, shape, t, p, n)
+        if plain_out:
+            for i in range(frames):
+                block[c, i] = buf[i] * l0
+            continue
         dcx = state[c, 3]
         dcy = state[c, 4]
         z1 = state[c, 5]
