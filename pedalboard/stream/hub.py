@@ -30,7 +30,7 @@ from typing import Any, Protocol
 
 import numpy as np
 
-from pedalboard.stream.ogg import OggOpusStream, pad_opus_packet, page_overhead
+from pedalboard.stream.ogg import MAX_PACKET_BYTES, OggOpusStream, pad_opus_packet, page_overhead
 from pedalboard.stream.opus import OpusEncoder, OpusPacket
 
 
@@ -169,7 +169,7 @@ class StreamHub:
     def padded(self, packet: OpusPacket) -> bytes:
         """The Opus packet padded so that its page carries ``pad_bytes_per_s``."""
         page_bytes = self.pad_bytes_per_s * packet.samples // 48000
-        size = page_bytes - page_overhead(page_bytes)
+        size = min(page_bytes - page_overhead(page_bytes), MAX_PACKET_BYTES)
         return pad_opus_packet(packet.data, size)
 
     def _publish(self, packet: OpusPacket) -> None:

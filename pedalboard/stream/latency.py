@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import threading
 import time
+from typing import Any
 
 import numpy as np
 
@@ -80,3 +81,56 @@ class OnsetWatcher(threading.Thread):
     def stop(self) -> None:
         self.stop_event.set()
         self.join(2)
+
+
+#: A page that plays ``?src=`` in an ``<audio>`` element and notes, on ``window``:
+#: ``onsets`` (wall-clock ms at which each burst reaches the output: the
+#: element's audio taken through an AudioWorklet, its frame mapped with
+#: ``getOutputTimestamp`` plus the output latency), ``startMs`` (src set to
+#: ``playing``), ``waits`` (times it stalled after starting) and ``trace``
+#: (every 100 ms: wall-clock ms, ``currentTime``, the end of ``buffered``).
+AUDIO_ELEMENT_PAGE = """<!doctype html><meta charset="utf-8"><title>audio element</title>
+<audio id="a" crossorigin="anonymous"></audio>
+<script type="module">
+const worklet = `class Onset extends AudioWorkletProcessor {
+  constructor() { super(); this.armed = true; }
+  process(inputs) {
+    const x = inputs[0][0]; if (!x) return true;
+    let peak = 0; for (let i = 0; i < x.length; i++) peak = Math.max(peak, Math.abs(x[i]));
+    if (this.armed && peak > 0.3) { this.port.postMessage(currentFrame); this.armed = false; }
+    else if (peak < 0.01) this.armed = true;
+    return true; } }
+registerProcessor("onset", Onset);`;
+window.onsets = []; window.playing = false; window.waits = 0; window.trace = [];
+const ctx = new AudioContext({ latencyHint: "interactive" });
+await ctx.audioWorklet.addModule(URL.createObjectURL(new Blob([worklet], { type: "text/javascript" })));
+const audio = document.getElementById("a");
+const node = new AudioWorkletNode(ctx, "onset");
+ctx.createMediaElementSource(audio).connect(node);
+node.connect(ctx.destination);
+node.port.onmessage = (e) => {
+  const stamp = ctx.getOutputTimestamp();
+  const out = ((ctx.outputLatency || 0) + (ctx.baseLatency || 0)) * 1000;
+  window.onsets.push(performance.timeOrigin + stamp.performanceTime
+                     + (e.data / ctx.sampleRate - stamp.contextTime) * 1000 + out);
+};
+audio.onplaying = () => {
+  if (!window.playing) window.startMs = performance.now() - window.srcSetAt;
+  window.playing = true;
+};
+audio.onwaiting = () => { if (window.playing) window.waits += 1; };
+setInterval(() => {
+  const b = audio.buffered;
+  window.trace.push([Date.now(), audio.currentTime, b.length ? b.end(b.length - 1) : 0]);
+}, 100);
+window.srcSetAt = performance.now();
+audio.src = new URLSearchParams(location.search).get("src");
+audio.play();
+</script>"""
+
+
+def audio_element_report(page: Any) -> dict[str, Any]:
+    """What :data:`AUDIO_ELEMENT_PAGE` noted (``page`` is a Playwright page)."""
+    return page.evaluate(
+        "({onsets: window.onsets, startMs: window.startMs, waits: window.waits, trace: window.trace})"
+    )

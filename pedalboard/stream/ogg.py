@@ -47,6 +47,8 @@ _CRC_TABLE = _crc_table()
 FLAG_CONTINUED = 0x01
 FLAG_FIRST = 0x02
 FLAG_LAST = 0x04
+#: The largest packet one page holds (255 lacing values of 255, the last one short).
+MAX_PACKET_BYTES = 255 * 255 - 1
 
 
 _BIT_REVERSED = bytes(int(f"{i:08b}"[::-1], 2) for i in range(256))
@@ -109,7 +111,7 @@ def page_overhead(packet_bytes: int) -> int:
 
 def ogg_page(packet: bytes, *, serial: int, sequence: int, granule: int, flags: int = 0) -> bytes:
     """One Ogg page holding one whole packet (up to 255*255 bytes)."""
-    if len(packet) > 255 * 255 - 1:
+    if len(packet) > MAX_PACKET_BYTES:
         raise ValueError("packet too large for one page")
     lacing = [255] * (len(packet) // 255) + [len(packet) % 255]
     header = struct.pack("<4sBBqIIIB", b"OggS", 0, flags, granule, serial, sequence, 0, len(lacing))

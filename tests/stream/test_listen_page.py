@@ -1,5 +1,6 @@
-"""The listener page in real Chromium: it plays, and a burst sent through the
-engine reaches the page's output; the measured latency goes to the log."""
+"""The listener page and a plain ``<audio>`` element in real Chromium: they
+play, and bursts sent through the engine reach the page's output; the
+measured latency goes to the log (figures belong in the benchmark)."""
 
 from __future__ import annotations
 
@@ -12,13 +13,20 @@ from pathlib import Path
 import pytest
 import uvicorn
 from fastapi import FastAPI
+from fastapi.responses import HTMLResponse
 from playwright.sync_api import sync_playwright
 
 from pedalboard.engine.engine import Engine
 from pedalboard.presets import build_chain, parse_preset
 from pedalboard.stream.hub import StreamHub
 from pedalboard.stream.icecast import wait_until
-from pedalboard.stream.latency import OnsetWatcher, burst_train, estimate_latency
+from pedalboard.stream.latency import (
+    AUDIO_ELEMENT_PAGE,
+    OnsetWatcher,
+    audio_element_report,
+    burst_train,
+    estimate_latency,
+)
 from pedalboard.stream.routes import RingSource, listener_router
 
 from .test_stream import free_port
@@ -38,7 +46,7 @@ CHROMIUM_ARGS = [
 
 
 @pytest.fixture(scope="module")
-def pedal() -> Iterator[tuple[Engine, str]]:
+def pedal() -> Iterator[tuple[Engine, str, StreamHub]]:
     engine = Engine("virtual", sample_rate=SR, block_size=64)
     engine.load_chain(build_chain(parse_preset({"name": "Dry", "chain": [{"effect": "gain"}]})))
     engine.backend.play(burst_train(), loop=True)
@@ -47,20 +55,21 @@ def pedal() -> Iterator[tuple[Engine, str]]:
     hub.start()
     app = FastAPI()
     app.include_router(listener_router(lambda: hub))
+    app.get("/audio-element", response_class=HTMLResponse)(lambda: AUDIO_ELEMENT_PAGE)
     port = free_port()
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     assert wait_until(lambda: server.started, 10)
-    yield engine, f"http://127.0.0.1:{port}"
+    yield engine, f"http://127.0.0.1:{port}", hub
     server.should_exit = True
     thread.join(5)
     hub.stop()
     engine.stop()
 
 
-def test_listen_page_plays_and_measures_latency(pedal: tuple[Engine, str]) -> None:
-    engine, url = pedal
+def test_listen_page_plays_and_measures_latency(pedal: tuple[Engine, str, StreamHub]) -> None:
+    engine, url, _ = pedal
     watcher = OnsetWatcher(engine.output_ring.name)
     watcher.start()
     errors: list[str] = []
@@ -102,3 +111,40 @@ def test_listen_page_plays_and_measures_latency(pedal: tuple[Engine, str]) -> No
         shown,
     )
     assert 0.0 < latency < 500.0, f"latency {latency:.0f} ms"
+
+
+def test_audio_element_plays_the_padded_stream(pedal: tuple[Engine, str, StreamHub]) -> None:
+    """Chromium's ``<audio>`` on /stream.ogg: the browser gets padded pages, plays
+    them, and the engine's bursts come out of the element."""
+    engine, url, hub = pedal
+    watcher = OnsetWatcher(engine.output_ring.name)
+    watcher.start()
+    errors: list[str] = []
+    kinds: list[str] = []
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
+        page = browser.new_page()
+        page.on("pageerror", lambda e: errors.append(str(e)))
+        page.goto(f"{url}/audio-element?src={url}/stream.ogg")
+        page.wait_for_function("window.playing === true", timeout=30000)
+        kinds = [listener.kind for listener in list(hub._listeners)]
+        deadline = time.monotonic() + 30.0
+        while True:
+            time.sleep(2.0)
+            report = audio_element_report(page)
+            if estimate_latency(watcher.onsets, report["onsets"])[1] >= 3 or time.monotonic() > deadline:
+                break
+        browser.close()
+    watcher.stop()
+    assert not errors, errors
+    assert kinds == ["ogg-padded"]
+    latency, pairs = estimate_latency(watcher.onsets, report["onsets"])
+    assert pairs >= 3, f"bursts heard at the element: {len(report['onsets'])}, paired: {pairs}"
+    log.warning(
+        "<audio> on padded /stream.ogg: %.0f ms engine out to page out over %d bursts; started in "
+        "%.0f ms; stalled %d times",
+        latency,
+        pairs,
+        report["startMs"],
+        report["waits"],
+    )
