@@ -11,6 +11,7 @@ from __future__ import annotations
 import gc
 import importlib
 import os
+import re
 import sys
 from pathlib import Path
 from typing import Annotated, Any
@@ -71,10 +72,24 @@ app = typer.Typer(
 )
 
 
-def _console() -> Any:
+def _console(plain: bool = False) -> Any:
+    """A rich console on stderr; ``plain``: the same lines without colour (and
+    without importing rich), for ``-q``."""
+    if plain:
+        return _PlainConsole()
     from rich.console import Console
 
     return Console(stderr=True, soft_wrap=True)
+
+
+class _PlainConsole:
+    """Prints console markup (``[red]error:[/] ...``) as plain text on stderr."""
+
+    _TAG = re.compile(r"\[/?[a-z ]*\]")
+
+    def print(self, text: str, **_: Any) -> None:
+        sys.stderr.write(self._TAG.sub("", text) + "\n")
+        sys.stderr.flush()
 
 
 @app.command()
@@ -121,7 +136,7 @@ def render(
         chosen = parameter_override(chosen, dict(_assignment(text) for text in set_))
     targets = [(src, output if output is not None else out_dir / src.name) for src in inputs]
     _check_distinct_outputs(targets)
-    console = _console()
+    console = _console(plain=quiet)
     options = {"sample_rate": sample_rate, "tail": tail, "normalize_dbfs": normalize}
     workers = min(len(targets), jobs if jobs > 0 else (os.cpu_count() or 1))
     if workers > 1:
