@@ -47,7 +47,7 @@ ErrorCode = Literal["bad_request", "not_found", "conflict", "unauthorized", "int
 Source = Literal["footswitch", "midi", "ctl", "api", "engine"]
 EventName = Literal[
     "preset_selected", "param_changed", "bypass_changed", "snapshot_selected", "tempo_changed",
-    "chain_changed", "library_changed", "tuner_changed", "engine",
+    "chain_changed", "library_changed", "tuner_changed", "engine", "footswitches_changed",
 ]
 
 SlotId = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9_-]{0,31}$", description="Slot id in the chain")]
@@ -116,6 +116,18 @@ class SetTempoArgs(_Args):
 class PressArgs(_Args):
     switch: Annotated[str, Field(min_length=1, max_length=32)]
     long: StrictBool = False
+
+
+SwitchName = Annotated[str, Field(min_length=1, max_length=32, description="Footswitch name")]
+GestureName = Literal["press", "long", "double", "repeat"]
+
+
+class SetFootswitchActionArgs(_Args):
+    switch: SwitchName
+    gesture: GestureName
+    action: Annotated[str, Field(min_length=1, max_length=64, description=(
+        "toggle:SLOT, preset:next|prev|ID, bank:next|prev|ID, snapshot:1-8, tap, tuner, "
+        "tempo:BPM; null: nothing"))] | None
 
 
 class TunerArgs(_Args):
@@ -209,6 +221,7 @@ COMMANDS: dict[str, type[_Args]] = {
     "delete_setlist": IdArgs, "export_library": NoArgs, "import_library": ImportLibraryArgs,
     "midi_learn": MidiLearnArgs, "midi_map": MidiMapArgs, "midi_unmap": MidiUnmapArgs,
     "list_midi_maps": NoArgs, "subscribe": SubscribeArgs,
+    "list_footswitches": NoArgs, "set_footswitch_action": SetFootswitchActionArgs,
 }
 
 

@@ -11,7 +11,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from pedalboard.control.footswitch_map import STORE_KEY as FOOTSWITCH_KEY
 from pedalboard.control.library import LIST_TABLES
+from pedalboard.device.config import GESTURES
 from pedalboard.errors import PedalError
 from pedalboard.presets import ParallelSpec, Preset, SlotSpec, Snapshot, parse_preset, walk
 from pedalboard.protocol import Command
@@ -261,6 +263,23 @@ class Commands:
             return {"switch": switch, "gesture": gesture, "action": None}
         result = self.action(action, source)
         return {"switch": switch, "gesture": gesture, "action": action, **result}
+
+    def cmd_list_footswitches(self, args: Any, source: str) -> dict[str, Any]:
+        return {"footswitches": self.c.footswitches.listing(), "gestures": list(GESTURES)}
+
+    def cmd_set_footswitch_action(self, args: Any, source: str) -> dict[str, Any]:
+        """Map an action (None: nothing) to a switch's gesture; kept in the store."""
+        c = self.c
+        mapping = c.footswitches
+        mapping.check(args.switch, args.gesture, args.action)
+        result = {"switch": args.switch, "gesture": args.gesture, "action": args.action}
+        if c.actions[args.switch].get(args.gesture) == args.action:
+            return result  # no change, no new revision
+        mapping.assign(args.switch, args.gesture, args.action)
+        c.note_ticket(c.store.set(FOOTSWITCH_KEY, mapping.stored()))
+        c.changed()
+        c.emit("footswitches_changed", {**result, "footswitches": mapping.listing()}, source)
+        return result
 
     def action(self, action: str, source: str) -> dict[str, Any]:
         """Run a footswitch action string such as ``toggle:drive`` or ``preset:next``."""

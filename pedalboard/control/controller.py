@@ -28,6 +28,8 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from pedalboard.control.footswitch_map import STORE_KEY as FOOTSWITCH_KEY
+from pedalboard.control.footswitch_map import FootswitchMap
 from pedalboard.control.library import Library
 from pedalboard.control.prefetch import ChainCache
 from pedalboard.control.store import Store
@@ -64,13 +66,18 @@ def not_found(message: str) -> CommandError:
 
 
 class Controller:
-    """See the module docstring. ``engine`` follows the ``Engine`` interface."""
+    """See the module docstring. ``engine`` follows the ``Engine`` interface.
+
+    ``actions`` is pedal.toml's mapping (switch -> gesture -> action) and
+    ``hardware`` what each switch is wired to (``DeviceConfig.hardware_map``);
+    the live mapping adds the overrides kept in the store."""
 
     def __init__(self, store: Store, engine: Any, *, actions: dict[str, dict[str, str]] | None = None,
+                 hardware: dict[str, dict[str, Any]] | None = None,
                  clock: Callable[[], float] = time.monotonic) -> None:
         self.store = store
         self.engine = engine
-        self.actions = actions or {}
+        self.footswitches = FootswitchMap(actions or {}, hardware)
         self.clock = clock
         self.pair_code = f"{secrets.randbelow(10**6):06d}"
         self.library = Library(store)
@@ -102,6 +109,7 @@ class Controller:
         """Load library and live state from the store and give the engine its chain."""
         with self.lock:
             self.library.load()
+            self.footswitches.load(self.store.get(FOOTSWITCH_KEY))
             live = self.store.get("live") or {}
             self.revision = int(live.get("revision", 0))
             self.tempo_bpm = float(live.get("tempo_bpm", DEFAULT_TEMPO_BPM))
@@ -131,6 +139,11 @@ class Controller:
             self.engine.set_tempo(self.tempo_bpm)
             self._persist_live()
             self._prefetch_neighbours()
+
+    @property
+    def actions(self) -> dict[str, dict[str, str]]:
+        """The live footswitch mapping: switch -> gesture -> action."""
+        return self.footswitches.actions
 
     # ------------------------------------------------------------ listeners
     def add_listener(self, listener: Listener) -> None:

@@ -136,7 +136,8 @@ def start_pedal(*, audio: str = "auto", jack_server: str | None = None, preset: 
         holder: dict[str, Any] = {}
         engine = Engine(backend, block_size=block_size, jack_server=jack_server,
                         on_event=lambda name, data: _engine_event(holder, echo, name, data))
-        controller = Controller(store, engine, actions=device.action_map())
+        controller = Controller(store, engine, actions=device.action_map(),
+                                hardware=device.hardware_map())
         holder["controller"] = controller
         controller.start()
         if preset is not None:

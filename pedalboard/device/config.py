@@ -67,6 +67,16 @@ ACTIONS_HELP = ("toggle:SLOT, preset:next|prev|ID, bank:next|prev|ID, snapshot:1
                 "tempo:BPM")
 
 
+def action_problem(switch: str, gesture: str, action: str) -> str | None:
+    """What is wrong with mapping ``action`` to ``switch``'s ``gesture`` (the
+    grammar of ``[actions]``), naming the field; None when it is fine."""
+    if gesture not in GESTURES:
+        return f"gesture: unknown gesture {gesture!r} for {switch} (gestures: {', '.join(GESTURES)})"
+    if not _ACTION.match(action):
+        return f"action: unknown action {action!r} for {switch}.{gesture} (actions: {ACTIONS_HELP})"
+    return None
+
+
 class ConfigError(PedalError):
     """The device configuration file is missing or wrong."""
 
@@ -130,7 +140,7 @@ class DeviceConfig(_Model):
             for gesture, action in gestures.items():
                 if gesture not in GESTURES:
                     raise ValueError(f"{switch}.{gesture}: unknown gesture (gestures: {', '.join(GESTURES)})")
-                if not _ACTION.match(action):
+                if action_problem(switch, gesture, action) is not None:
                     raise ValueError(f"{switch}.{gesture}: unknown action {action!r} "
                                      f"(actions: {ACTIONS_HELP})")
         return actions
@@ -169,6 +179,12 @@ class DeviceConfig(_Model):
         for switch, gestures in self.actions.items():
             actions.setdefault(switch, {}).update(gestures)
         return actions
+
+    def hardware_map(self) -> dict[str, dict[str, Any]]:
+        """What each declared switch is wired to: its input ``line``, its
+        ``led_line`` and its terminal ``key`` (None where it has none)."""
+        return {fs.name: {"line": fs.line, "led_line": fs.led_line, "key": fs.key}
+                for fs in self.footswitch}
 
 
 #: Written to ``<data-dir>/pedal.toml`` on the first start, so a new pedal has

@@ -13,11 +13,16 @@ Sources of contact edges, all feeding one :class:`GestureEngine`:
   presses it (the upper-case key holds it long).
 * **the control socket**: ``press`` commands run the mapped action directly.
 
-Gestures run the actions of ``[actions]`` through the controller (source
-``footswitch``). LEDs (gpiod output lines or gpiozero LEDs on ``led_line``)
-follow the controller's events: a switch that toggles an effect lights while
-the effect is on, the tuner switch while the tuner is on, a snapshot switch
-while its snapshot is selected.
+Gestures run the controller's live mapping (pedal.toml's ``[actions]`` with
+the assignments made since from a phone or the socket) through the
+controller (source ``footswitch``). When the mapping changes
+(``footswitches_changed``), the gesture engine follows at its next edge or
+timer tick: a switch that gains a double action starts holding back single
+presses for the double window, one that loses it stops. LEDs (gpiod output
+lines or gpiozero LEDs on ``led_line``) follow the controller's events: a
+switch that toggles an effect lights while the effect is on, the tuner
+switch while the tuner is on, a snapshot switch while its snapshot is
+selected.
 """
 
 from __future__ import annotations
@@ -46,7 +51,7 @@ class Footswitches:
                  clock: Callable[[], float] = time.monotonic, poll: bool = True) -> None:
         self.controller = controller
         self.config = config
-        self.actions = config.action_map()
+        self.actions = _copy(getattr(controller, "actions", None) or config.action_map())
         timing = config.gestures
         self.gestures = GestureEngine(
             self._on_gesture, clock=clock, debounce_ms=timing.debounce_ms, long_ms=timing.long_ms,
@@ -54,6 +59,8 @@ class Footswitches:
             repeat_interval_ms=timing.repeat_interval_ms)
         for name, gestures in self.actions.items():
             self.gestures.add_switch(name, double="double" in gestures, repeat="repeat" in gestures)
+        # A changed mapping, waiting for the gesture engine's lock (see _on_message).
+        self._new_actions: dict[str, dict[str, str]] | None = None
         self.leds: dict[str, Callable[[bool], None]] = {}
         self.last_error: str | None = None
         self._lock = threading.Lock()
@@ -68,11 +75,22 @@ class Footswitches:
     def edge(self, name: str, closed: bool, t: float | None = None) -> None:
         """A raw contact edge from any source (thread-safe)."""
         with self._lock:
+            self._follow_mapping()
             self.gestures.edge(name, closed, t)
 
     def poll(self, t: float | None = None) -> None:
         with self._lock:
+            self._follow_mapping()
             self.gestures.poll(t)
+
+    def _follow_mapping(self) -> None:
+        """Apply a mapping changed since the last edge or tick (under our lock)."""
+        actions, self._new_actions = self._new_actions, None
+        if actions is None:
+            return
+        self.actions = actions
+        for name, gestures in actions.items():
+            self.gestures.configure(name, double="double" in gestures, repeat="repeat" in gestures)
 
     def _poll_loop(self) -> None:
         while not self._stop.wait(POLL_INTERVAL_S):
@@ -92,22 +110,26 @@ class Footswitches:
         self.refresh_leds()
 
     def _on_message(self, message: dict[str, Any]) -> None:
-        if message.get("type") == "event":
-            self.refresh_leds()
+        """A controller event (under the controller's lock: only hand over,
+        never take our lock, which an edge holds while it calls the controller)."""
+        if message.get("type") != "event":
+            return
+        if message.get("event") == "footswitches_changed":
+            self._new_actions = _copy(self.controller.actions)
+        self.refresh_leds()
 
     def refresh_leds(self) -> None:
         """Set every LED from the controller's state (called under its lock)."""
         for switch, setter in list(self.leds.items()):
-            lit = self.led_state(switch)
-            if lit is not None:
-                try:
-                    setter(lit)
-                except Exception:
-                    log.exception("LED of %s failed", switch)
+            try:
+                setter(bool(self.led_state(switch)))  # dark when it shows nothing
+            except Exception:
+                log.exception("LED of %s failed", switch)
 
     def led_state(self, switch: str) -> bool | None:
         """Whether the LED of ``switch`` should be lit (None: it shows nothing)."""
-        action = self.actions.get(switch, {}).get("press") or self.actions.get(switch, {}).get("long")
+        actions = getattr(self.controller, "actions", None) or self.actions
+        action = actions.get(switch, {}).get("press") or actions.get(switch, {}).get("long")
         if action is None:
             return None
         kind, _, arg = action.partition(":")
@@ -132,6 +154,10 @@ class Footswitches:
             with contextlib.suppress(Exception):
                 closer()
         self._closers.clear()
+
+
+def _copy(actions: dict[str, dict[str, str]]) -> dict[str, dict[str, str]]:
+    return {switch: dict(gestures) for switch, gestures in actions.items()}
 
 
 def _walk(nodes: list[Any]) -> Any:

@@ -94,6 +94,19 @@ class GestureEngine:
         """Declare a switch; ``double``/``repeat``: it has such an action."""
         self._switches[name] = _Switch(double=double, repeat=repeat)
 
+    def configure(self, name: str, *, double: bool, repeat: bool) -> None:
+        """Say again whether ``name`` has a double or a repeat action (the
+        mapping changed live). A press held back for a double window that
+        is no longer wanted fires at once."""
+        sw = self._switches.get(name)
+        if sw is None:
+            self.add_switch(name, double=double, repeat=repeat)
+            return
+        sw.double, sw.repeat = double, repeat
+        if not double and sw.pending_single is not None:
+            sw.pending_single = None
+            self.on_gesture(name, "press")
+
     @property
     def switches(self) -> list[str]:
         return list(self._switches)
