@@ -12,13 +12,13 @@ recomputes the DK matrices in numpy (off the audio thread if wanted) and
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-from pedalboard.circuit import oversampling, solver
+from pedalboard.circuit import codegen, oversampling, solver
 from pedalboard.circuit.compiler import CircuitSystem, discretize
 from pedalboard.circuit.dcop import operating_point, port_currents
 from pedalboard.circuit.devices import charge_free_diode
@@ -55,7 +55,7 @@ class CircuitModel:
     """A netlist compiled to a real-time nonlinear state-space model."""
 
     def __init__(self, netlist: Netlist, *, oversample: int = 4, sample_rate: float = 48000.0,
-                 controls: Mapping[str, float] | None = None) -> None:
+                 controls: Mapping[str, float] | None = None, kernel: str = "generated") -> None:
         if oversample not in oversampling.FACTORS:
             raise NetlistError(f"oversample must be one of {oversampling.FACTORS}, "
                                f"not {oversample}")
@@ -80,6 +80,8 @@ class CircuitModel:
         self._port_info, self._port_int = _port_tables(system)
         self._mats = list(self.matrices_for(self._values))
         nx = self._mats[1].shape[0] - 1
+        self.kernel = kernel
+        self._kernel = _kernel_for(kernel, system, self._port_info, nx)
         self._vec = np.zeros((SCRATCH_ROWS, max(k, nx, 1)))
         self._jac = np.zeros((k, k))
         taps_up = self.resampler.up_taps.shape[1]
@@ -95,9 +97,10 @@ class CircuitModel:
     # ------------------------------------------------------------ creation
     @classmethod
     def from_file(cls, path: str | Path, *, oversample: int = 4, sample_rate: float = 48000.0,
-                  controls: Mapping[str, float] | None = None) -> CircuitModel:
+                  controls: Mapping[str, float] | None = None,
+                  kernel: str = "generated") -> CircuitModel:
         return cls(parse_netlist(path), oversample=oversample, sample_rate=sample_rate,
-                   controls=controls)
+                   controls=controls, kernel=kernel)
 
     def copy(self) -> CircuitModel:
         """Another channel: shares the (read-only) matrices, owns its state."""
@@ -197,7 +200,7 @@ class CircuitModel:
         Wp, Ws, F = self._mats
         s = self._state
         r = self.resampler
-        run_circuit(volts_in, volts_out, Wp, Ws, F, self._codes, self._starts, self._rows,
+        self._kernel(volts_in, volts_out, Wp, Ws, F, self._codes, self._starts, self._rows,
                     self._port_info, self._port_int, self.rate2, s.x, s.hist, self._vec,
                     self._jac, s.lu, s.marks, r.up_taps, s.up_hist, r.down_taps,
                     s.down_hist, s.positions, s.stats, live_steps)
@@ -259,3 +262,17 @@ def _port_tables(system: CircuitSystem) -> tuple[np.ndarray, np.ndarray]:
         if charge_free_diode(device):
             info[start, solver.OFF] = -solver.FREEZE_THERMAL_VOLTAGES * device.port_vt[0]
     return info, ints
+
+
+def _kernel_for(kind: str, system: CircuitSystem, port_info: np.ndarray,
+                num_states: int) -> Callable[..., None]:
+    """``"generated"``: the kernel written for this circuit
+    (:mod:`pedalboard.circuit.codegen`); ``"generic"``: the one kernel for
+    every circuit (:func:`pedalboard.circuit.solver.run_circuit`, the
+    reference). Both take the same arguments."""
+    if kind == "generic":
+        return run_circuit
+    if kind != "generated":
+        raise NetlistError(f"kernel must be 'generated' or 'generic', not {kind!r}")
+    return codegen.load_kernel(system.codes, np.asarray(system.port_starts, dtype=np.int64),
+                               system.rows, port_info, num_states)

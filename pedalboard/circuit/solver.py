@@ -61,7 +61,7 @@ import numpy as np
 
 from pedalboard.circuit.devices import CQ, CUR, DEVICE_ROWS, Q, V, eval_device, junction, pnjlim
 
-__all__ = ["SCRATCH_ROWS", "fuse", "run_circuit"]
+__all__ = ["SCRATCH_ROWS", "fuse", "run_circuit", "solve_step_general"]
 MAX_ITERATIONS = 60
 #: Newton stops after an unlimited step smaller than this (volts).
 STEP_TOLERANCE_VOLTS = 1e-5
@@ -520,3 +520,60 @@ def run_circuit(inp: np.ndarray, out: np.ndarray, Wp: np.ndarray, Ws: np.ndarray
             positions[1] = _push(down_hist, positions[1], y)
             if phase == 0:
                 out[n] = _dot(down_taps, down_hist, positions[1])
+
+
+@jit
+def solve_step_general(whole_step: bool, passes: int, F: np.ndarray, codes: np.ndarray,
+                       starts: np.ndarray, rows: np.ndarray, port_info: np.ndarray,
+                       port_int: np.ndarray, rate2: float, hist: np.ndarray, vec: np.ndarray,
+                       jac: np.ndarray, J: np.ndarray, marks: np.ndarray,
+                       stats: np.ndarray) -> None:
+    """One step's port equations the general way, for the generated kernels
+    (:mod:`pedalboard.circuit.codegen`) when their straight-line path does
+    not apply: some rail clamp conducts, so the active set is not the one
+    the generated code was written for.
+
+    Entered with ``vec[P]``, the guesses ``vec[G0]``, ``vec[G2]`` (and
+    ``vec[V] = vec[G0]``) and ``marks[FROZEN]`` as :func:`_predict` leaves
+    them (``whole_step``: tangent guess, choice, then Newton), or after a
+    first pass whose solution thawed a port (``vec[V]``, ``vec[CUR]``,
+    ``marks[FROZEN]`` as :func:`_thaw` leaves them: ``passes`` more passes).
+    Leaves ``vec[V]``, ``vec[CUR]``, ``vec[Q]`` (and ``vec[G1]``) as
+    :func:`run_circuit` would; the history update is the caller's. The same
+    code as :func:`run_circuit`'s (kept apart so that the generic kernel's
+    inlined body stays one level deep)."""
+    k = F.shape[0]
+    if whole_step:
+        corrected = _tangent_correction(k, J, vec, hist, marks)
+        _choose_guesses(k, corrected, hist, port_info, vec, marks)
+    solved = False
+    for _ in range(passes):
+        active = _prepare_pass(k, F, rows, port_int, vec, marks)
+        solved = active == 0
+        for _ in range(MAX_ITERATIONS if active > 0 else 0):
+            stats[1] += 1
+            for d in range(codes.shape[0]):
+                if marks[FROZEN, starts[d]] == 0:
+                    eval_device_inline(d, codes, starts, rows, vec, rate2, hist[HQ], jac)
+            if marks[ACTIVE, active - 1] == active - 1:
+                _residual_and_jacobian_full(active, F, port_int, vec, jac, J)
+            else:
+                _residual_and_jacobian_active(active, F, port_int, vec, jac, J, marks)
+            if not lu_solve(J, vec, active, marks[PIVOT]):
+                break
+            moved = _newton_update(active, port_info, vec, marks)
+            if moved < 0.0:
+                break
+            if moved < STEP_TOLERANCE_VOLTS:
+                _accept(active, port_int, vec, jac, marks)
+                solved = True
+                break
+        if not solved or not _thaw(k, F, hist, port_info, vec, marks):
+            break
+    if not solved:  # keep the last solution, count it, carry on
+        stats[0] += 1
+        marks[LU_ACTIVE, -1] = 0
+        for r in range(k):
+            vec[V, r] = hist[V1, r]
+        for d in range(codes.shape[0]):
+            eval_device(d, codes, starts, rows, vec, rate2, hist[HQ], jac)

@@ -1,0 +1,477 @@
+"""A numba kernel written for one compiled circuit.
+
+:func:`pedalboard.circuit.solver.run_circuit` runs every circuit with the same
+machine code: loops whose trip counts (ports, states, devices) are read from
+the arrays, a device loop that dispatches on each device's type code and reads
+its model parameters from a table, index tables for the Jacobian's device
+blocks. This module writes the same algorithm out for one circuit as Python
+source, in which all of that is known:
+
+- the sizes are literal: every loop (the DK matrix-vector products ``Wp``
+  and ``Ws``, the residual, the k x k LU with its partial pivoting, the
+  guesses) has a constant trip count, which LLVM unrolls where it pays;
+- the active set of the usual step is known (see below), so the Jacobian is
+  built column by column from the devices' blocks with direct indices (no
+  ``port_int`` or ``marks[ACTIVE]`` look-ups);
+- each device is a direct call of its model function with its model card's
+  values as literal constants (no type dispatch, no parameter table).
+
+Measured (docs/circuit-findings.md): 1.2-1.5x the generic kernel's speed.
+Written out fully as straight-line code instead (every product and the LU
+unrolled in the source, per-step values in local variables) it was ~15 %
+faster again on the Fuzz Face, but numba's front end is superlinear in the
+size of a function: 35 s to compile the TS808 and 110 s the Big Muff. With
+literal-bound loops the front end sees the generic kernel's size.
+
+The matrices themselves stay arrays the kernel reads: a control move still
+rewrites them in place, off the audio thread, and the kernel is not
+recompiled.
+
+**One path is written out: the usual one.** Ports that can freeze (charge-free
+rail-clamp diodes, last in port order; see :mod:`pedalboard.circuit.solver`)
+are assumed frozen, so the Newton system is the non-freezable prefix of the
+ports. When a step's guess has a clamp conducting, or the solution thaws one,
+the kernel hands that step to
+:func:`pedalboard.circuit.solver.solve_step_general` (the generic code, one
+call) and carries on. Every operation is the generic kernel's, in the same
+order (the same floating-point sums), so the two agree to rounding: the
+generic kernel is the reference (``tests/circuit/test_codegen.py``).
+
+**Caching.** The source goes into ``$NUMBA_CACHE_DIR/circuit-kernels/`` under
+a name made from a hash of its text (which includes a fingerprint of this
+module, the solver and the device models, so that a change to any of them
+writes a new file); it is imported from there and compiled with
+``njit(cache=True)``, so numba's cache keeps its machine code between runs:
+the second start of the same circuit loads it in milliseconds.
+"""
+from __future__ import annotations
+
+import functools
+import hashlib
+import importlib.util
+import math
+import os
+import string
+import sys
+import tempfile
+import threading
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+
+from pedalboard.circuit import solver
+from pedalboard.circuit.devices import BJT, DIODE, JFET, PARAMS_PER_DEVICE
+
+__all__ = ["cache_dir", "kernel_source", "load_kernel"]
+
+_LOCK = threading.Lock()
+_LOADED: dict[str, Callable[..., None]] = {}
+#: Ports of each device type.
+WIDTH = {DIODE: 1, BJT: 2, JFET: 2}
+
+
+@functools.cache
+def _fingerprint() -> str:
+    """Hash of the sources a generated kernel depends on: numba's cache of
+    the generated module does not notice a change in a function it calls."""
+    h = hashlib.sha256()
+    here = Path(__file__).resolve().parent
+    for name in ("codegen.py", "solver.py", "devices.py"):
+        h.update((here / name).read_bytes())
+    return h.hexdigest()[:16]
+
+
+def lit(value: float) -> str:
+    """A float as Python source that reads back to the same double."""
+    value = float(value)
+    if math.isnan(value):
+        return "math.nan"
+    if math.isinf(value):
+        return "math.inf" if value > 0 else "(-math.inf)"
+    return repr(value)
+
+
+def _block(lines: list[str], depth: int) -> str:
+    """Lines of source indented ``depth`` levels (four spaces each)."""
+    pad = "    " * depth
+    return "\n".join(pad + line for line in lines) if lines else pad + "pass"
+
+
+def _device_lines(code: int, start: int, p: list[float]) -> list[str]:
+    """Port currents, charges, capacitances and Jacobian block of one device
+    at the port voltages ``vec[V]``: the generic ``eval_device`` with the
+    model card's values as literals."""
+    a, b = start, start + 1
+    V, CUR, Q, CQ, HQ = solver.V, solver.CUR, solver.Q, solver.CQ, solver.HQ
+    if code == DIODE:
+        args = ", ".join(lit(v) for v in p[:9])
+        return [f"di, dg, dq, dc = diode_point(vec[{V}, {a}], {args})",
+                f"vec[{Q}, {a}] = dq",
+                f"vec[{CQ}, {a}] = dc",
+                f"vec[{CUR}, {a}] = di + rate2 * dq - hist[{HQ}, {a}]",
+                f"jac[{a}, {a}] = dg + rate2 * dc"]
+    if code == BJT:
+        lines = [f"t1, t2, t11, t12, t21, t22 = bjt_point(vec[{V}, {a}], vec[{V}, {b}], "
+                 + ", ".join(lit(v) for v in p[:6]) + ")",
+                 f"qe, ce = depletion(vec[{V}, {a}], {lit(p[6])}, {lit(p[7])}, {lit(p[8])}, "
+                 f"{lit(p[12])}, {lit(p[13])}, {lit(p[14])})",
+                 f"qc, cc = depletion(vec[{V}, {b}], {lit(p[9])}, {lit(p[10])}, {lit(p[11])}, "
+                 f"{lit(p[12])}, {lit(p[15])}, {lit(p[16])})"]
+    else:
+        lines = [f"t1, t2, t11, t12, t21, t22 = jfet_point(vec[{V}, {a}], vec[{V}, {b}], "
+                 + ", ".join(lit(v) for v in p[:5]) + ")",
+                 "qe = ce = qc = cc = 0.0"]
+    return [*lines,
+            f"vec[{Q}, {a}] = qe", f"vec[{Q}, {b}] = qc",
+            f"vec[{CQ}, {a}] = ce", f"vec[{CQ}, {b}] = cc",
+            f"vec[{CUR}, {a}] = t1 + rate2 * qe - hist[{HQ}, {a}]",
+            f"vec[{CUR}, {b}] = t2 + rate2 * qc - hist[{HQ}, {b}]",
+            f"jac[{a}, {a}] = t11 + rate2 * ce", f"jac[{a}, {b}] = t12",
+            f"jac[{b}, {a}] = t21", f"jac[{b}, {b}] = t22 + rate2 * cc"]
+
+
+def kernel_source(codes: np.ndarray, starts: np.ndarray, rows: np.ndarray,
+                  port_info: np.ndarray, num_states: int) -> str:
+    """Python source of a ``run_circuit`` for one circuit (the signature of
+    :func:`pedalboard.circuit.solver.run_circuit`) from its device type
+    codes, first ports and parameter rows, the per-port table (n*Vt,
+    critical voltage, freeze threshold) and its number of states."""
+    S = solver
+    K = int(port_info.shape[0])
+    NX = int(num_states)
+    freezable = [r for r in range(K) if port_info[r, S.OFF] > -math.inf]
+    KC = min(freezable) if freezable else K
+    if freezable != list(range(KC, K)):
+        raise ValueError("freezable ports must come last")
+    devices = [(int(codes[d]), int(starts[d]), [float(v) for v in rows[d]])
+               for d in range(codes.shape[0])]
+    device_of: dict[int, int] = {}
+    for d, (code, start, _) in enumerate(devices):
+        if start >= KC and code != DIODE:
+            raise ValueError("only diodes may freeze")
+        for port in range(start, start + WIDTH[code]):
+            device_of[port] = d
+    core_eval: list[str] = []
+    all_eval: list[str] = []
+    for code, start, params in devices:
+        lines = _device_lines(code, start, params)
+        all_eval += lines
+        if start < KC:
+            core_eval += lines
+    jacobian: list[str] = []  # J = F G - I, column by column (G: the device blocks)
+    accept: list[str] = []  # currents and charges moved to the final voltages
+    for c in range(KC):
+        code, lo, _ = devices[device_of[c]]
+        if WIDTH[code] == 1:
+            jacobian += [f"g0 = jac[{c}, {c}]",
+                         f"for r in range({KC}):",
+                         f"    J[r, {c}] = F[r, {c}] * g0"]
+        else:
+            jacobian += [f"g0 = jac[{lo}, {c}]", f"g1 = jac[{lo + 1}, {c}]",
+                         f"for r in range({KC}):",
+                         f"    J[r, {c}] = F[r, {lo}] * g0 + F[r, {lo + 1}] * g1"]
+        jacobian.append(f"J[{c}, {c}] -= 1.0")
+        terms = " + ".join(f"jac[{c}, {m}] * vec[{S.DV}, {m}]"
+                           for m in range(lo, lo + WIDTH[code]))
+        accept += [f"vec[{S.CUR}, {c}] += 0.0 + {terms}",
+                   f"vec[{S.Q}, {c}] += vec[{S.CQ}, {c}] * vec[{S.DV}, {c}]"]
+    frozen_currents: list[str] = []
+    for r in range(KC, K):
+        p = devices[device_of[r]][2]
+        frozen_currents += [f"vec[{S.CUR}, {r}] = junction(vec[{S.V}, {r}], {lit(p[0])}, "
+                            f"{lit(p[1])})[0]",
+                            f"vec[{S.Q}, {r}] = 0.0", f"vec[{S.CQ}, {r}] = 0.0"]
+    values: dict[str, object] = {
+        "K": K, "NX": NX, "KC": KC, "K1": K + 1, "NXP": NX + 1, "NX1": NX + 1, "NX2": NX + 2,
+        "MAXIT": S.MAX_ITERATIONS, "TOL": lit(S.STEP_TOLERANCE_VOLTS),
+        "FP": _fingerprint(), "ND": len(devices),
+        "CORE_EVAL": _block(core_eval, 6), "ALL_EVAL": _block(all_eval, 6),
+        "JACOBIAN": _block(jacobian, 6), "ACCEPT": _block(accept, 7),
+        "FROZEN_CURRENTS": _block(frozen_currents, 5),
+    }
+    for name in ("V", "CUR", "Q", "CQ", "P", "RES", "SOL", "DV", "RHS", "XN", "G0", "G1", "G2",
+                 "V1", "V2", "HQ", "P1", "P2", "V3", "VT", "VCRIT", "OFF", "FROZEN",
+                 "PIVOT", "LU_ACTIVE", "CHOICE"):
+        values[name] = getattr(S, name)
+    # Without rail clamps the straight-line path is the only one: the
+    # general step is not called, so not compiled.
+    values["GENERAL"] = "" if KC == K else "\n".join([
+        "                else:  # a clamp conducts: the general step",
+        f"                    solve_step_general(whole, {K + 1}, F, codes, starts, rows, "
+        "port_info,",
+        "                                       port_int, rate2, hist, vec, jac, J, marks, "
+        "stats)"])
+    values["THAW"] = string.Template(_THAW).substitute(values) if KC < K else ""
+    values["IMPORT_GENERAL"] = "" if KC == K else \
+        "from pedalboard.circuit.solver import solve_step_general\n"
+    template = _HEADER + (_STEP if K else "") + _LINEAR_UPDATE
+    return string.Template(template).substitute(values)
+
+
+_HEADER = '''"""Generated by pedalboard.circuit.codegen ($FP): $K ports ($KC always in
+Newton), $NX states, $ND devices. See that module; do not edit."""
+import math
+
+import numba
+
+from pedalboard.circuit.devices import bjt_point, depletion, diode_point, jfet_point, junction
+from pedalboard.circuit.devices import pnjlim
+from pedalboard.circuit.solver import _dot, _push
+$IMPORT_GENERAL
+
+@numba.njit(cache=True, nogil=True, error_model="numpy", _nrt=False)
+def run_circuit(inp, out, Wp, Ws, F, codes, starts, rows, port_info, port_int, rate2, x,
+                hist, vec, jac, J, marks, up_taps, up_hist, down_taps, down_hist,
+                positions, stats, live_steps):
+    factor = up_taps.shape[0]
+    for n in range(inp.shape[0]):
+        sample = inp[n]
+        if not (abs(sample) < 1e9):
+            sample = 0.0
+        positions[0] = _push(up_hist, positions[0], sample)
+        for phase in range(factor):
+            if live_steps == 0:
+                y = 0.0
+            else:
+                live_steps -= 1 if live_steps > 0 else 0
+                u = _dot(up_taps[phase], up_hist, positions[0])
+                if positions[2] > 0:
+                    positions[2] -= 1
+                    u = 0.0
+'''
+
+_THAW = '''                    if solved:
+                        # the clamps' voltages at the solution: one that crossed its
+                        # threshold conducts after all (the general step goes on)
+                        thawed = False
+                        for r in range($KC, $K):
+                            acc = vec[$P, r]
+                            for c in range($K):
+                                acc += F[r, c] * vec[$CUR, c]
+                            vec[$V, r] = acc
+                            if acc >= port_info[r, $OFF]:
+                                vec[$V, r] = pnjlim(acc, hist[$V1, r], port_info[r, $VT],
+                                                    port_info[r, $VCRIT])
+                                marks[$FROZEN, r] = 0
+                                thawed = True
+                        if thawed:
+                            solve_step_general(False, $K, F, codes, starts, rows, port_info,
+                                               port_int, rate2, hist, vec, jac, J, marks, stats)
+'''
+
+_LINEAR_UPDATE = '''
+                # next state and output: [x; y] = Ws [x; u; 1; i]
+                y = 0.0
+                for i in range($NXP):
+                    acc = Ws[i, $NX] * u + Ws[i, $NX1]
+                    for j in range($NX):
+                        acc += Ws[i, j] * x[j]
+                    for r in range($K):
+                        acc += Ws[i, $NX2 + r] * vec[$CUR, r]
+                    if i < $NX:
+                        vec[$XN, i] = acc
+                    else:
+                        y = acc
+                for i in range($NX):
+                    x[i] = vec[$XN, i]
+                if not math.isfinite(y):
+                    y = 0.0
+            positions[1] = _push(down_hist, positions[1], y)
+            if phase == 0:
+                out[n] = _dot(down_taps, down_hist, positions[1])
+'''
+
+_STEP = '''
+                # prediction p = Wp [x; u; 1] and the extrapolated guesses
+                for r in range($K):
+                    acc = Wp[r, $NX] * u + Wp[r, $NX1]
+                    for j in range($NX):
+                        acc += Wp[r, j] * x[j]
+                    vec[$P, r] = acc
+                    vec[$G0, r] = vec[$V, r] = 2.0 * hist[$V1, r] - hist[$V2, r]
+                    vec[$G2, r] = hist[$V2, r] + hist[$V1, r] - hist[$V3, r]
+                    marks[$FROZEN, r] = 1 if vec[$V, r] < port_info[r, $OFF] else 0
+                fast = True
+                for r in range($KC, $K):
+                    fast = fast and marks[$FROZEN, r] == 1
+                whole = not fast
+                if fast:
+                    # tangent correction with the last factorisation (the core ports)
+                    corrected = $KC > 0 and marks[$LU_ACTIVE, $K] == $KC
+                    for a in range($KC):
+                        corrected = corrected and marks[$LU_ACTIVE, a] == a
+                    if corrected:
+                        for a in range($KC):
+                            vec[$RES, a] = 2.0 * hist[$P1, a] - hist[$P2, a] - vec[$P, a]
+                        for col in range($KC):
+                            pivot = marks[$PIVOT, col]
+                            if pivot != col:
+                                t = vec[$RES, col]
+                                vec[$RES, col] = vec[$RES, pivot]
+                                vec[$RES, pivot] = t
+                            for r in range(col + 1, $KC):
+                                vec[$RES, r] -= J[r, col] * vec[$RES, col]
+                        for r in range($KC - 1, -1, -1):
+                            acc = vec[$RES, r]
+                            for c in range(r + 1, $KC):
+                                acc -= J[r, c] * vec[$SOL, c]
+                            vec[$SOL, r] = acc / J[r, r]
+                        for a in range($KC):
+                            vec[$V, a] += vec[$SOL, a]
+                    # each port's guess: the kind that was closest last step, limited
+                    for r in range($K):
+                        vec[$G1, r] = vec[$V, r]
+                        choice = marks[$CHOICE, r]
+                        if choice == 0 or (choice == 1 and not corrected):
+                            vec[$V, r] = vec[$G0, r]
+                        elif choice == 2:
+                            vec[$V, r] = vec[$G2, r]
+                        vec[$V, r] = pnjlim(vec[$V, r], hist[$V1, r], port_info[r, $VT],
+                                            port_info[r, $VCRIT])
+                        marks[$FROZEN, r] = 1 if vec[$V, r] < port_info[r, $OFF] else 0
+                    for r in range($KC, $K):
+                        fast = fast and marks[$FROZEN, r] == 1
+                if fast:
+                    # Newton on the core ports, the clamps frozen at their guesses
+$FROZEN_CURRENTS
+                    for r in range($KC):
+                        acc = vec[$P, r]
+                        for c in range($KC, $K):
+                            acc += F[r, c] * vec[$CUR, c]
+                        vec[$RHS, r] = acc
+                    solved = $KC == 0
+                    for _ in range($MAXIT if $KC > 0 else 0):
+                        stats[1] += 1
+$CORE_EVAL
+                        for r in range($KC):
+                            acc = vec[$RHS, r] - vec[$V, r]
+                            for c in range($KC):
+                                acc += F[r, c] * vec[$CUR, c]
+                            vec[$RES, r] = -acc
+$JACOBIAN
+                        # LU with partial pivoting (solver.lu_solve)
+                        singular = False
+                        for col in range($KC):
+                            pivot = col
+                            best = abs(J[col, col])
+                            for r in range(col + 1, $KC):
+                                if abs(J[r, col]) > best:
+                                    best = abs(J[r, col])
+                                    pivot = r
+                            if best == 0.0 or not (best < 1e300):
+                                singular = True
+                                break
+                            marks[$PIVOT, col] = pivot
+                            if pivot != col:
+                                for c in range($KC):
+                                    t = J[col, c]
+                                    J[col, c] = J[pivot, c]
+                                    J[pivot, c] = t
+                                t = vec[$RES, col]
+                                vec[$RES, col] = vec[$RES, pivot]
+                                vec[$RES, pivot] = t
+                            inv = 1.0 / J[col, col]
+                            for r in range(col + 1, $KC):
+                                fac = J[r, col] * inv
+                                J[r, col] = fac
+                                if fac != 0.0:
+                                    for c in range(col + 1, $KC):
+                                        J[r, c] -= fac * J[col, c]
+                                    vec[$RES, r] -= fac * vec[$RES, col]
+                        if singular:
+                            break
+                        for r in range($KC - 1, -1, -1):
+                            acc = vec[$RES, r]
+                            for c in range(r + 1, $KC):
+                                acc -= J[r, c] * vec[$SOL, c]
+                            vec[$SOL, r] = acc / J[r, r]
+                        # the Newton step, junction-limited
+                        limited = False
+                        diverged = False
+                        largest = 0.0
+                        for a in range($KC):
+                            old = vec[$V, a]
+                            target = old + vec[$SOL, a]
+                            if not (abs(target) < 1e6):
+                                diverged = True
+                                break
+                            new = pnjlim(target, old, port_info[a, $VT], port_info[a, $VCRIT])
+                            if new != target:
+                                limited = True
+                            vec[$DV, a] = new - old
+                            vec[$V, a] = new
+                            largest = max(largest, abs(new - old))
+                        if diverged:
+                            break
+                        if not limited and largest < $TOL:
+                            for a in range($KC):
+                                marks[$LU_ACTIVE, a] = a
+                            marks[$LU_ACTIVE, $K] = $KC
+$ACCEPT
+                            solved = True
+                            break
+$THAW
+                    else:  # keep the last solution, count it, carry on
+                        stats[0] += 1
+                        marks[$LU_ACTIVE, $K] = 0
+                        for r in range($K):
+                            vec[$V, r] = hist[$V1, r]
+$ALL_EVAL
+$GENERAL
+                # history, and each guess's score
+                for r in range($K):
+                    hist[$V3, r] = hist[$V2, r]
+                    hist[$V2, r] = hist[$V1, r]
+                    hist[$V1, r] = vec[$V, r]
+                    hist[$P2, r] = hist[$P1, r]
+                    hist[$P1, r] = vec[$P, r]
+                    hist[$HQ, r] = 2.0 * rate2 * vec[$Q, r] - hist[$HQ, r]
+                    miss0 = abs(vec[$V, r] - vec[$G0, r])
+                    miss1 = abs(vec[$V, r] - vec[$G1, r])
+                    miss2 = abs(vec[$V, r] - vec[$G2, r])
+                    if miss2 < miss0 and miss2 < miss1:
+                        marks[$CHOICE, r] = 2
+                    else:
+                        marks[$CHOICE, r] = 1 if miss1 < miss0 else 0
+'''
+
+
+def cache_dir() -> Path:
+    """Where generated kernels are written: beside numba's own cache."""
+    base = os.environ.get("NUMBA_CACHE_DIR") or os.path.join(tempfile.gettempdir(), "numba")
+    return Path(base) / "circuit-kernels"
+
+
+def load_kernel(codes: np.ndarray, starts: np.ndarray, rows: np.ndarray,
+                port_info: np.ndarray, num_states: int) -> Callable[..., None]:
+    """The generated kernel for these tables: written (once) under
+    :func:`cache_dir`, imported, returned as a numba dispatcher (compiled on
+    its first call, or loaded from numba's cache)."""
+    assert rows.shape[1] == PARAMS_PER_DEVICE
+    source = kernel_source(codes, starts, rows, port_info, num_states)
+    digest = hashlib.sha256(source.encode()).hexdigest()[:20]
+    with _LOCK:
+        kernel = _LOADED.get(digest)
+        if kernel is not None:
+            return kernel
+        folder = cache_dir()
+        folder.mkdir(parents=True, exist_ok=True)
+        path = folder / f"circuit_{digest}.py"
+        if not path.exists() or path.read_text() != source:
+            # Atomic, and only when missing: numba's cache index is keyed
+            # on the file's modification time.
+            fd, tmp = tempfile.mkstemp(dir=folder, suffix=".tmp")
+            with os.fdopen(fd, "w") as f:
+                f.write(source)
+            os.replace(tmp, path)
+        name = f"pedalboard_circuit_kernel_{digest}"
+        spec = importlib.util.spec_from_file_location(name, path)
+        assert spec is not None and spec.loader is not None
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[name] = module
+        spec.loader.exec_module(module)
+        kernel = module.run_circuit
+        _LOADED[digest] = kernel
+        return kernel
+
