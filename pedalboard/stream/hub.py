@@ -3,7 +3,10 @@
 It runs in the server process (never on the audio thread): a thread polls the
 engine's shared-memory output ring every couple of milliseconds, sends PCM to
 the RTP senders and the recorder, encodes Opus, wraps packets in Ogg pages,
-and hands each page or packet to every listener.
+and hands each page or packet to every listener. When the ring brings nothing
+for ``silence_after_s`` (the engine is restarting) the hub goes on with
+silence at the real-time pace, so no listener's player or connection times
+out and the recordings keep their timeline.
 
 Every listener has a bounded queue. A slow or stalled listener loses packets
 (counted) instead of growing memory, and is cut off once it has not taken
@@ -95,6 +98,7 @@ class StreamHub:
         stall_timeout_s: float = 10.0,
         poll_s: float = 0.002,
         pad_bytes_per_s: int = 256_000,
+        silence_after_s: float = 0.25,
     ) -> None:
         self.source = source
         self.channels = source.channels
@@ -103,6 +107,7 @@ class StreamHub:
         self.ogg = OggOpusStream(self.channels, self.encoder.pre_skip)
         self.ogg_padded = OggOpusStream(self.channels, self.encoder.pre_skip)
         self.pad_bytes_per_s = pad_bytes_per_s
+        self.silence_after_s = silence_after_s
         self.queue_packets = queue_packets
         self.stall_timeout_s = stall_timeout_s
         self.poll_s = poll_s
@@ -156,8 +161,22 @@ class StreamHub:
 
     # ------------------------------------------------------------ the loop
     def _run(self) -> None:
+        last_audio = time.monotonic()
+        silence_until: float | None = None  # wall time up to which silence was sent
         while not self._stop.is_set():
             audio = self.source.read()
+            now = time.monotonic()
+            if audio.shape[1]:
+                last_audio, silence_until = now, None
+            elif now - last_audio > self.silence_after_s:
+                # No audio (the engine is restarting): silence at the real-time pace
+                # keeps every connection, player and recording going.
+                silence_until = now if silence_until is None else silence_until
+                step = self.encoder.frame_size
+                frames = int((now - silence_until) * 48000) // step * step
+                if frames:
+                    audio = np.zeros((self.channels, frames), dtype=np.float32)
+                    silence_until += frames / 48000
             if audio.shape[1] == 0:
                 time.sleep(self.poll_s)
                 continue
@@ -175,7 +194,6 @@ class StreamHub:
     def _publish(self, packet: OpusPacket) -> None:
         self.packets += 1
         page = self.ogg.page(packet.data, packet.samples)
-        padded = self.ogg_padded.page(self.padded(packet), packet.samples)
         for sink in self.page_sinks:
             sink(page)
         for packet_sink in self.packet_sinks:
@@ -184,6 +202,11 @@ class StreamHub:
         sent_ms = time.time() * 1000.0
         with self._lock:
             listeners = list(self._listeners)
+        padded = b""
+        if any(listener.kind == "ogg-padded" for listener in listeners):
+            padded = self.ogg_padded.page(self.padded(packet), packet.samples)
+        else:  # the padded stream keeps its numbering for whoever joins next
+            self.ogg_padded.skip(packet.samples)
         for listener in listeners:
             if now - listener.last_taken > self.stall_timeout_s and listener.queue.full():
                 self.remove_listener(listener)  # stalled: cut off

@@ -167,6 +167,11 @@ class OggOpusStream:
         self._sequence = 2
         self._granule = 0  # PCM position = granule - pre_skip (RFC 7845)
 
+    def skip(self, samples: int) -> None:
+        """Advance as :meth:`page` would, without making the page (nobody takes it)."""
+        self._granule += samples
+        self._sequence += 1
+
     def page(self, packet: bytes, samples: int, *, last: bool = False) -> bytes:
         """The page for one Opus packet of ``samples`` (at 48 kHz)."""
         self._granule += samples

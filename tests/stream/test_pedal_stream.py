@@ -23,10 +23,13 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "server"))
 from server_support import PedalProcess, ServerProcess
 
 
-def listen(base_url: str, seconds: float) -> bytes:
-    """What a player downloading /stream.ogg for ``seconds`` gets."""
+def listen(base_url: str, seconds: float, until: threading.Event | None = None) -> bytes:
+    """What a player downloading /stream.ogg for ``seconds`` gets, or, once
+    ``until`` is set, until the pedal is heard again. The stream never pauses
+    (silence while the engine restarts), so a read timeout is a failure."""
     data = bytearray()
     deadline = time.monotonic() + seconds
+    checked = time.monotonic()
     with httpx.stream("GET", f"{base_url}/stream.ogg", timeout=10.0) as response:
         assert response.status_code == 200
         assert response.headers["content-type"] == "audio/ogg"
@@ -34,6 +37,14 @@ def listen(base_url: str, seconds: float) -> bytes:
             data += chunk
             if time.monotonic() > deadline:
                 break
+            if until is not None and until.is_set() and time.monotonic() - checked > 1.0:
+                checked = time.monotonic()
+                try:
+                    heard = decode(bytes(data))[0][:, -24000:]
+                except (av.error.FFmpegError, ValueError):  # a page cut in half: read on
+                    continue
+                if np.sqrt(np.mean(heard**2)) > 1e-3:
+                    break
     return bytes(data)
 
 
@@ -85,12 +96,14 @@ def test_the_pedal_streams_its_preset_and_survives_an_engine_restart(tmp_path: P
         # The engine restarts (a new shared-memory ring); the web service, the
         # listener who stays connected and the recording all go on.
         across: dict[str, bytes] = {}
-        thread = threading.Thread(target=lambda: across.update(ogg=listen(server.base_url, 8.0)))
+        back = threading.Event()
+        thread = threading.Thread(target=lambda: across.update(ogg=listen(server.base_url, 120.0, back)))
         thread.start()
         time.sleep(1.0)
         pedal.stop()
         restarted = PedalProcess(pedal.data_dir)
-        thread.join(30)
+        back.set()
+        thread.join(150)
         audio, _, _, _ = decode(across["ogg"])
         assert np.sqrt(np.mean(audio[:, -24000:] ** 2)) > 1e-3  # sound again after the restart
         assert server.proc.poll() is None

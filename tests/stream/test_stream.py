@@ -319,6 +319,7 @@ def test_icecast_relays_the_stream_and_survives_a_restart(hub: StreamHub, engine
     hub.page_sinks.append(source.send)
     source.start()
     mount = f"http://127.0.0.1:{port}/pedal.ogg"
+    started, xruns_at_start = time.monotonic(), engine.status()["xruns"]
     try:
         with tempfile.TemporaryDirectory() as folder:
             with icecast(Path(folder), port, password):
@@ -332,7 +333,8 @@ def test_icecast_relays_the_stream_and_survives_a_restart(hub: StreamHub, engine
             # Icecast goes away: the engine does not notice, the source retries
             # and comes back with the preset's name as it is then.
             title[0] = "Lead"
-            applied_before = engine.status()["xruns"]
+            outage, xruns_before = time.monotonic(), engine.status()["xruns"]
+            baseline = (xruns_before - xruns_at_start) / (outage - started)  # per second, this machine now
             assert wait_until(lambda: not source.connected.is_set(), 10)
             with icecast(Path(folder), port, password):
                 assert wait_until(source.connected.is_set, 20), source.last_error
@@ -343,7 +345,9 @@ def test_icecast_relays_the_stream_and_survives_a_restart(hub: StreamHub, engine
                 assert audio.shape[1] > SR
             assert source.connections >= 2
             assert engine.status()["running"]
-            assert engine.status()["xruns"] - applied_before <= 50
+            # The shared machine has scheduler noise: compare with the rate before the outage.
+            rate = (engine.status()["xruns"] - xruns_before) / (time.monotonic() - outage)
+            assert rate <= 3 * baseline + 5, (rate, baseline)
     finally:
         hub.title = hub_title
         hub.page_sinks.remove(source.send)
@@ -418,3 +422,23 @@ def test_rtp_reaches_ffmpeg_sample_for_sample(tmp_path: Path) -> None:
     received = np.fromfile(raw, dtype=np.float32)
     assert received.size == signal.shape[1]
     np.testing.assert_allclose(received, signal[0], atol=1.0 / 8388608.0 + 1e-9)
+
+
+def test_the_hub_sends_silence_while_the_engine_gives_nothing() -> None:
+    """An engine restart leaves the ring empty: the stream goes on with silence."""
+
+    class Quiet:
+        channels = 1
+
+        def read(self, max_frames: int | None = None) -> np.ndarray:
+            return np.zeros((1, 0), dtype=np.float32)
+
+    hub = StreamHub(Quiet(), frame_ms=10.0)
+    packets: list = []
+    hub.packet_sinks.append(packets.append)
+    hub.start()
+    try:
+        assert wait_until(lambda: len(packets) >= 20, 20)
+    finally:
+        hub.stop()
+    assert all(p.samples == 480 for p in packets)
