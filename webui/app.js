@@ -34,6 +34,7 @@ class App {
       this.setLink(true);
       // Wide screens show every panel at once: fill the lists now.
       this.library.refresh();
+      this.setup.footswitches();
       this.midi.refresh().catch((e) => this.problem(e));
       if (matchMedia("(min-width: 1000px)").matches) this.setup.refresh();
     });
@@ -139,6 +140,7 @@ class App {
     this.library.renderBank(state);
     this.tuner.setOn(state.tuner);
     this.setup.setTempo(state.tempo_bpm);
+    this.setup.switches.stateChanged();
     document.body.dataset.revision = String(state.revision);
   }
 
@@ -173,6 +175,9 @@ class App {
       case "tempo_changed":
         state.tempo_bpm = data.bpm;
         this.setup.setTempo(data.bpm);
+        break;
+      case "footswitches_changed":
+        this.setup.switches.show(data.footswitches);
         break;
       case "tuner_changed":
         state.tuner = data.on;

@@ -11,7 +11,7 @@ unreachable engine 503.
 from __future__ import annotations
 
 import asyncio
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Path, Query, Request, Response
 from fastapi.responses import JSONResponse
@@ -26,6 +26,7 @@ from pedalboard.server.schemas import (
     Bank,
     BankSelect,
     BypassBody,
+    FootswitchActionBody,
     LibraryImport,
     MidiLearn,
     MidiMap,
@@ -74,6 +75,8 @@ Ctx = Annotated[ServerContext, Depends(context_of)]
 Slot = Annotated[str, Path(pattern=r"^[a-z0-9][a-z0-9_-]{0,31}$", description="Slot id")]
 Param = Annotated[str, Path(pattern=r"^[a-z][a-z0-9_]{0,63}$", description="Parameter name")]
 Id = Annotated[str, Path(pattern=r"^[a-z0-9][a-z0-9_-]{0,31}$", description="Library id")]
+Switch = Annotated[str, Path(pattern=r"^[A-Za-z0-9_-]{1,32}$", description="Footswitch name, e.g. fs1")]
+GestureName = Annotated[Literal["press", "long", "double", "repeat"], Path(description="Gesture")]
 
 public = APIRouter(prefix="/api/v1", responses=ERRORS)
 api = APIRouter(prefix="/api/v1", dependencies=[Depends(require_token)], responses=ERRORS)
@@ -426,28 +429,21 @@ async def midi_unmap(cc: Annotated[int, Path(ge=0, le=127)], ctx: Ctx,
 
 
 # ------------------------------------------------------------------ footswitches
-@api.get("/footswitches", tags=["state"])
+@api.get("/footswitches", tags=["footswitches"])
 async def footswitches(ctx: Ctx) -> Any:
-    """Footswitch names and their mapped actions (``press``, ``long``, ...).
-
-    Read from the controller when it offers ``list_footswitches``, else from
-    the device config in the data directory (``pedal.toml``), which is what
-    ``pedal run`` loads by default."""
-    from pedalboard import protocol
-
-    if "list_footswitches" in protocol.COMMANDS:
-        return (await ctx.call("list_footswitches"))["result"]
-    return await asyncio.to_thread(_footswitches_from_config, ctx.settings.data_dir / "pedal.toml")
+    """Every footswitch: its action per gesture (``press``, ``long``, ``double``,
+    ``repeat``; null: nothing), its wiring (``line``, ``led_line``, ``key``)
+    and pedal.toml's own mapping (``config``). The controller's live mapping."""
+    return (await ctx.call("list_footswitches"))["result"]
 
 
-def _footswitches_from_config(path: Any) -> dict[str, Any]:
-    from pedalboard.device.config import load_config
-
-    if not path.exists():
-        return {"footswitches": None, "source": None}
-    actions = load_config(path).action_map()
-    return {"footswitches": [{"name": name, **gestures} for name, gestures in actions.items()],
-            "source": str(path)}
+@api.put("/footswitches/{switch}/{gesture}", response_model=Ack, tags=["footswitches"])
+async def set_footswitch_action(switch: Switch, gesture: GestureName, body: FootswitchActionBody,
+                                ctx: Ctx) -> Any:
+    """Map an action to a footswitch gesture (``{"action": null}``: nothing).
+    Kept across restarts; pedal.toml's ``[actions]`` is the starting point."""
+    return await ctx.call("set_footswitch_action",
+                          {"switch": switch, "gesture": gesture, "action": body.action})
 
 
 # ------------------------------------------------------------------ catalogue

@@ -150,6 +150,12 @@ class PressBody(_Body):
     long: bool = False
 
 
+class FootswitchActionBody(_Body):
+    action: Annotated[str, Field(min_length=1, max_length=64)] | None = Field(
+        description="toggle:SLOT, preset:next|prev|ID, bank:next|prev|ID, snapshot:1-8, tap, "
+        "tuner, tempo:BPM; null: nothing")
+
+
 class AddEffect(_Body):
     effect: str = Field(pattern=r"^[a-z][a-z0-9_]{0,63}$", description="Registry name ('delay')")
     params: dict[ParamName, ParamValue] = Field(default_factory=dict, max_length=64)

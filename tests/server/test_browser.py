@@ -172,7 +172,8 @@ def test_screens_at_phone_tablet_and_desktop(browser: Any, server: ServerProcess
         if panel == "panel-presets":
             page.wait_for_selector("#library-list li")
         assert_fits_the_screen(page, PHONE["viewport"]["width"])
-        page.screenshot(path=str(IMG / f"ui-{name}.png"))
+        if name != "setup":  # test_footswitch_mapping.py shows Setup with an assignment made
+            page.screenshot(path=str(IMG / f"ui-{name}.png"))
     storage = context.storage_state()
     context.close()
     for size, name in (((820, 1180), "tablet"), ((1366, 900), "desktop")):

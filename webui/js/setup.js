@@ -1,15 +1,15 @@
-// Setup: tempo and tap, footswitch mapping (with buttons that press them),
-// MIDI mappings, paired devices.
+// Setup: tempo and tap, the footswitch mapping (chosen here, with buttons
+// that press them), MIDI mappings, paired devices.
 
 import { api } from "./api.js";
-
-const DEFAULT_SWITCHES = ["fs1", "fs2", "fs3", "fs4"];
+import { FootswitchEditor } from "./footswitches.js";
 
 export class Setup {
   constructor(root, app) {
     this.root = root;
     this.app = app;
     this.tempo = root.querySelector("#tempo");
+    this.switches = new FootswitchEditor(root.querySelector("#footswitches"), app);
     root.querySelector("#tempo-form").addEventListener("submit", (e) => {
       e.preventDefault();
       const bpm = Number(this.tempo.value);
@@ -32,58 +32,11 @@ export class Setup {
   }
 
   async footswitches() {
-    const list = this.root.querySelector("#footswitches");
-    let switches = DEFAULT_SWITCHES.map((name) => ({ name }));
     try {
       const result = await api("GET", "/footswitches");
-      if (result && Array.isArray(result.footswitches) && result.footswitches.length) {
-        switches = result.footswitches;
-      }
+      this.switches.show(result && result.footswitches);
     } catch (error) {
       this.app.problem(error);
-    }
-    list.replaceChildren(...switches.map((fs) => {
-      const item = document.createElement("li");
-      const name = document.createElement("strong");
-      name.textContent = fs.name;
-      const actions = document.createElement("span");
-      actions.className = "note";
-      const gestures = [["press", "press"], ["long", "hold"], ["double", "double press"], ["repeat", "held"]];
-      actions.textContent = gestures.filter(([key]) => fs[key])
-        .map(([key, said]) => `${said}: ${this.describe(fs[key])}`).join(" · ") || "not mapped";
-      actions.title = gestures.filter(([key]) => fs[key]).map(([key]) => `${key} = "${fs[key]}"`).join(", ");
-      const press = document.createElement("button");
-      press.type = "button";
-      press.className = "primary";
-      press.textContent = "Press";
-      press.setAttribute("aria-label", `Press footswitch ${fs.name}`);
-      press.addEventListener("click", () => this.app.command("press", { switch: fs.name, long: false }));
-      const hold = document.createElement("button");
-      hold.type = "button";
-      hold.textContent = "Hold";
-      hold.setAttribute("aria-label", `Long-press footswitch ${fs.name}`);
-      hold.addEventListener("click", () => this.app.command("press", { switch: fs.name, long: true }));
-      item.append(name, actions, press);
-      if (fs.long || !fs.press) item.append(hold);  // no long-press action: no Hold
-      return item;
-    }));
-  }
-
-  // A pedal.toml action ("toggle:reverb", "preset:next", "snapshot:1", "tap",
-  // "tuner", "bank:prev", "tempo:120") in words, with the effect's name.
-  describe(action) {
-    const [verb, target = ""] = String(action).split(":");
-    const stomp = this.app.board.stomps.get(target);
-    const step = { next: "next", prev: "previous" };
-    switch (verb) {
-      case "toggle": return `${stomp ? stomp.label : target} on/off`;
-      case "preset": return step[target] ? `${step[target]} preset` : `preset ${target}`;
-      case "bank": return step[target] ? `${step[target]} bank` : `bank ${target}`;
-      case "snapshot": return `snapshot ${target}`;
-      case "tap": return "tap tempo";
-      case "tuner": return "tuner on/off";
-      case "tempo": return `tempo ${target} BPM`;
-      default: return String(action);
     }
   }
 
