@@ -10,6 +10,7 @@ command and prints the reply::
     pedal ctl toggle delay
     pedal ctl snapshot 2           # snapshots count from 1 here
     pedal ctl press fs2 --long
+    pedal ctl assign fs1 press preset:next   # "none": nothing; footswitches lists them
 
 Errors print one line and exit 1. This module imports only the standard
 library and typer, so a command returns in a blink.
@@ -215,6 +216,25 @@ def press(switch: str, long: Annotated[bool, typer.Option("--long", help="A long
     """Press a footswitch (runs its configured action)."""
     result = _call(data_dir, "press", {"switch": switch, "long": long})
     typer.echo(f"{switch}: {result.get('action') or 'no action'}")
+
+
+@app.command()
+def footswitches(data_dir: DataDir = None) -> None:
+    """Each footswitch's live actions, one switch a line."""
+    for row in _call(data_dir, "list_footswitches")["footswitches"]:
+        mapped = [f"{g}={row[g]}" for g in ("press", "long", "double", "repeat") if row.get(g)]
+        typer.echo(f"{row['name']}: {' '.join(mapped) or 'nothing'}")
+
+
+@app.command()
+def assign(switch: str,
+           gesture: Annotated[str, typer.Argument(metavar="press|long|double|repeat")],
+           action: Annotated[str, typer.Argument(help="e.g. preset:next, toggle:reverb; none: nothing")],
+           data_dir: DataDir = None) -> None:
+    """Map an action to a footswitch gesture (kept across restarts)."""
+    args = {"switch": switch, "gesture": gesture, "action": None if action == "none" else action}
+    result = _call(data_dir, "set_footswitch_action", args)
+    typer.echo(f"{switch}.{gesture}: {result['action'] or 'nothing'}")
 
 
 @app.command()

@@ -153,6 +153,17 @@ def test_tap_tempo_press_and_tuner(pedal: PedalProcess) -> None:
     assert fail(pedal.data_dir, "press", "fs9").startswith("error: switch: no footswitch 'fs9'")
 
 
+def test_footswitches_are_listed_and_assigned(pedal: PedalProcess) -> None:
+    assert run(pedal, "footswitches") == "fs1: press=toggle:level long=tuner\nfs2: press=preset:next"
+    assert run(pedal, "assign", "fs2", "long", "tuner") == "fs2.long: tuner"
+    assert run(pedal, "assign", "fs2", "long", "none") == "fs2.long: nothing"
+    assert run(pedal, "footswitches").endswith("fs2: press=preset:next")
+    assert fail(pedal.data_dir, "assign", "fs2", "long", "explode").startswith(
+        "error: action: unknown action 'explode'")
+    assert fail(pedal.data_dir, "assign", "fs2", "hold", "tap").startswith(
+        "error: set_footswitch_action: args.gesture:")
+
+
 def test_pair_code_is_the_one_pedal_run_printed(pedal: PedalProcess) -> None:
     code = run(pedal, "pair-code")
     assert re.fullmatch(r"\d{6}", code)
