@@ -196,6 +196,8 @@ DEFAULT_CONFIG_TOML = """\
 # Give each switch its GPIO line (line = 17, active_low = true, led_line = 27)
 # once it is wired; until then the switches are pressed with the keys 1-4 in
 # the terminal, `pedal ctl press fs2 [--long]` or the phone's Setup page.
+# [actions] is the starting mapping: switches assigned from the Setup page
+# (or `pedal ctl assign`) keep those assignments in pedal.db, over this file.
 gpio = "gpiod"
 
 [[footswitch]]
