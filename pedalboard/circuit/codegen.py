@@ -16,7 +16,9 @@ source, in which all of that is known:
 - each device is a direct call of its model function with its model card's
   values as literal constants (no type dispatch, no parameter table).
 
-Measured (docs/circuit-findings.md): 1.2-1.5x the generic kernel's speed.
+Measured (docs/circuit-findings.md): 1.2-1.45x the generic kernel's speed;
+nothing on the RAT and the DS-1, whose rail clamps conduct on most steps (the
+general step below).
 Written out fully as straight-line code instead (every product and the LU
 unrolled in the source, per-step values in local variables) it was ~15 %
 faster again on the Fuzz Face, but numba's front end is superlinear in the
@@ -202,7 +204,9 @@ def kernel_source(codes: np.ndarray, starts: np.ndarray, rows: np.ndarray,
         "port_info,",
         "                                       port_int, rate2, hist, vec, jac, J, marks, "
         "stats)"])
-    values["THAW"] = string.Template(_THAW).substitute(values) if KC < K else ""
+    # (never empty: the failure branch below is the ``else`` of this ``if``)
+    values["THAW"] = string.Template(_THAW).substitute(values) if KC < K else \
+        "                    if solved:\n                        pass"
     values["IMPORT_GENERAL"] = "" if KC == K else \
         "from pedalboard.circuit.solver import solve_step_general\n"
     template = _HEADER + (_STEP if K else "") + _LINEAR_UPDATE
