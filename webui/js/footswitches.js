@@ -109,7 +109,7 @@ export class FootswitchEditor {
     summary.textContent = mapped.length
       ? `More · ${mapped.map((g) => `${said(g)}: ${this.describe(fs[g])}`).join(" · ")}`
       : "More: double press, while held";
-    summary.setAttribute("aria-label", `More gestures of footswitch ${fs.name}`);
+    summary.setAttribute("aria-label", `${summary.textContent} (footswitch ${fs.name})`);
     const body = document.createElement("div");
     body.className = "fs-more-body";
     body.append(...[...MORE].map((gesture) => this.choice(fs, gesture)));
