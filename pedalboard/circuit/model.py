@@ -8,6 +8,12 @@ the output node, sample by sample, starting from the DC operating point.
 Controls move element values, never the structure: :meth:`matrices_for`
 recomputes the DK matrices in numpy (off the audio thread if wanted) and
 :meth:`load_matrices` copies them into the arrays the kernel reads, in place.
+
+Kernel: ``kernel="auto"`` (the default) runs the circuit's generated kernel
+when numba's cache holds it, else the generic one at once while a background
+process compiles the generated one for next time
+(:mod:`pedalboard.circuit.kernels`); ``model.kernel`` says which it got.
+``"generated"`` waits for the compile, ``"generic"`` is the reference.
 """
 
 from __future__ import annotations
@@ -18,7 +24,7 @@ from pathlib import Path
 
 import numpy as np
 
-from pedalboard.circuit import codegen, oversampling, solver
+from pedalboard.circuit import codegen, kernels, oversampling, solver
 from pedalboard.circuit.compiler import CircuitSystem, discretize
 from pedalboard.circuit.dcop import operating_point, port_currents
 from pedalboard.circuit.devices import charge_free_diode
@@ -55,7 +61,7 @@ class CircuitModel:
     """A netlist compiled to a real-time nonlinear state-space model."""
 
     def __init__(self, netlist: Netlist, *, oversample: int = 4, sample_rate: float = 48000.0,
-                 controls: Mapping[str, float] | None = None, kernel: str = "generated") -> None:
+                 controls: Mapping[str, float] | None = None, kernel: str = "auto") -> None:
         if oversample not in oversampling.FACTORS:
             raise NetlistError(f"oversample must be one of {oversampling.FACTORS}, "
                                f"not {oversample}")
@@ -93,12 +99,14 @@ class CircuitModel:
         self._initial: _State | None = None
         self.operating_point: dict[str, float] = {}
         self.reset()
+        if kernel == "auto":  # generated if cached, else generic (kernels.settle)
+            self._kernel = kernels.settle(self)
 
     # ------------------------------------------------------------ creation
     @classmethod
     def from_file(cls, path: str | Path, *, oversample: int = 4, sample_rate: float = 48000.0,
                   controls: Mapping[str, float] | None = None,
-                  kernel: str = "generated") -> CircuitModel:
+                  kernel: str = "auto") -> CircuitModel:
         return cls(parse_netlist(path), oversample=oversample, sample_rate=sample_rate,
                    controls=controls, kernel=kernel)
 
@@ -267,12 +275,14 @@ def _port_tables(system: CircuitSystem) -> tuple[np.ndarray, np.ndarray]:
 def _kernel_for(kind: str, system: CircuitSystem, port_info: np.ndarray,
                 num_states: int) -> Callable[..., None]:
     """``"generated"``: the kernel written for this circuit
-    (:mod:`pedalboard.circuit.codegen`); ``"generic"``: the one kernel for
-    every circuit (:func:`pedalboard.circuit.solver.run_circuit`, the
-    reference). Both take the same arguments."""
-    if kind == "generic":
+    (:mod:`pedalboard.circuit.codegen`; compiled on first call unless
+    cached); ``"generic"``: the one kernel for every circuit
+    (:func:`pedalboard.circuit.solver.run_circuit`, the reference). Both take
+    the same arguments. ``"auto"`` starts on the generic kernel; the finished
+    model then picks (:func:`pedalboard.circuit.kernels.settle`)."""
+    if kind in ("generic", "auto"):
         return run_circuit
     if kind != "generated":
-        raise NetlistError(f"kernel must be 'generated' or 'generic', not {kind!r}")
+        raise NetlistError(f"kernel must be 'auto', 'generated' or 'generic', not {kind!r}")
     return codegen.load_kernel(system.codes, np.asarray(system.port_starts, dtype=np.int64),
                                system.rows, port_info, num_states)

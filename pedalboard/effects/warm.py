@@ -9,7 +9,9 @@ second; each kernel whose source changed is compiled again.
 Each netlist of the circuit library has a kernel of its own
 (:mod:`pedalboard.circuit.codegen`; 3-13 s of compiling each on a cold
 cache): they are compiled here too, so that picking any library circuit on
-stage loads machine code from the cache instead.
+stage loads machine code from the cache instead. So is the generic circuit
+kernel, which a netlist from outside the library runs on until its own has
+been compiled in the background (:mod:`pedalboard.circuit.kernels`).
 """
 
 from __future__ import annotations
@@ -23,8 +25,8 @@ def warm_all(echo: bool = True) -> int:
     the number of effects that failed (their error is printed)."""
     from pedalboard.effects import create_effect, effect_names
 
-    failures = 0
     start = time.perf_counter()
+    failures = warm_circuits()  # first: the circuit effect below finds them cached
     for name in effect_names():
         for channels in (1, 2):
             try:
@@ -34,25 +36,26 @@ def warm_all(echo: bool = True) -> int:
             except Exception as error:  # report every effect, stop at none
                 failures += 1
                 print(f"warm-up of {name} ({channels} ch) failed: {error}", file=sys.stderr)
-    failures += warm_circuits()
     if echo:
         print(f"DSP kernels ready ({time.perf_counter() - start:.1f} s)")
     return failures
 
 
 def warm_circuits() -> int:
-    """Compile the generated kernel of every library netlist (one kernel
-    serves every oversampling factor and control setting); returns the
-    number that failed."""
+    """Compile the generic circuit kernel and the generated kernel of every
+    library netlist (one kernel serves every oversampling factor and control
+    setting); returns the number that failed."""
     import numpy as np
 
     from pedalboard.circuit.library import circuits_dir, list_netlists
     from pedalboard.circuit.model import CircuitModel
 
     failures = 0
-    for name in list_netlists():
+    for name, kernel in [(list_netlists()[0], "generic"),
+                         *((name, "generated") for name in list_netlists())]:
         try:
-            model = CircuitModel.from_file(circuits_dir() / f"{name}.cir", oversample=1)
+            model = CircuitModel.from_file(circuits_dir() / f"{name}.cir", oversample=1,
+                                           kernel=kernel)
             model.process_block(np.zeros(4), np.zeros(4))
         except Exception as error:  # report every netlist, stop at none
             failures += 1

@@ -40,7 +40,8 @@ def test_generated_kernel_matches_the_generic_one(name: str) -> None:
         controls = controls_for(name, setting)
         for clip in ("guitar", "hot"):
             volts = input_volts(clip, 0.05, FS)
-            generated = CircuitModel.from_file(path, oversample=4, controls=controls)
+            generated = CircuitModel.from_file(path, oversample=4, controls=controls,
+                                               kernel="generated")
             generic = CircuitModel.from_file(path, oversample=4, controls=controls,
                                              kernel="generic")
             assert generated.kernel == "generated"
@@ -57,7 +58,7 @@ def test_newton_failures_are_handled_alike(name: str) -> None:
     iterations on some steps; both kernels count them and carry on alike."""
     absurd = 1e4 * np.sin(np.arange(2400) / 3.0)
     path = CIRCUITS_DIR / f"{name}.cir"
-    generated = CircuitModel.from_file(path, oversample=1)
+    generated = CircuitModel.from_file(path, oversample=1, kernel="generated")
     generic = CircuitModel.from_file(path, oversample=1, kernel="generic")
     out = generated.process_volts(absurd)
     reference = generic.process_volts(absurd)
@@ -71,7 +72,7 @@ def test_a_control_move_reaches_the_generated_kernel() -> None:
     """Controls rewrite the matrices the kernel reads; nothing is recompiled."""
     path = CIRCUITS_DIR / "ts808.cir"
     volts = input_volts("guitar", 0.03, FS)
-    generated = CircuitModel.from_file(path, oversample=2)
+    generated = CircuitModel.from_file(path, oversample=2, kernel="generated")
     generic = CircuitModel.from_file(path, oversample=2, kernel="generic")
     kernel = generated._kernel
     for model in (generated, generic):
@@ -85,7 +86,7 @@ def test_the_source_is_cached_by_its_hash(tmp_path: Path, monkeypatch: pytest.Mo
     """Written once under the numba cache directory, named by its hash; the
     same circuit gets the same file and the same loaded kernel."""
     monkeypatch.setenv("NUMBA_CACHE_DIR", str(tmp_path))
-    model = CircuitModel.from_file(CIRCUITS_DIR / "diode_clipper_si.cir")
+    model = CircuitModel.from_file(CIRCUITS_DIR / "diode_clipper_si.cir", kernel="generic")
     args = (model._codes, model._starts, model._rows, model._port_info,
             model._mats[1].shape[0] - 1)
     codegen._LOADED.clear()
