@@ -25,6 +25,7 @@ method ACME.jl implements).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -120,8 +121,13 @@ class CircuitSystem:
     def num_ports(self) -> int:
         return len(self.ports)
 
-    def primitives(self, controls: dict[str, float]) -> list[dev.Primitive]:
-        values = self.netlist.element_values(controls)
+    def primitives(self, controls: dict[str, float],
+                   values: Sequence[float | None] | None = None) -> list[dev.Primitive]:
+        """The linear primitives of every element, in netlist order.
+        ``values`` (one per element, as :meth:`Netlist.element_values` gives
+        them) replaces the values the controls would give."""
+        if values is None:
+            values = self.netlist.element_values(controls)
         prims: list[dev.Primitive] = []
         for element, value in zip(self.netlist.elements, values, strict=True):
             if element.kind == "l" and value is not None and value <= 0:
@@ -130,10 +136,13 @@ class CircuitSystem:
         return prims
 
     def stamp(self, controls: dict[str, float], *, dc: bool = False,
-              port_conductance: float = dev.GMIN) -> Stamps:
+              port_conductance: float = dev.GMIN,
+              values: Sequence[float | None] | None = None) -> Stamps:
         """Fill the MNA matrices. ``dc``: capacitors open, inductors shorted
-        (as 0 V sources whose currents become unknowns)."""
-        prims = self.primitives(controls)
+        (as 0 V sources whose currents become unknowns). ``values``: element
+        values to stamp instead of the controls' (see :meth:`primitives`);
+        the rows and columns do not depend on them."""
+        prims = self.primitives(controls, values)
         nn = len(self.node_index)
         extra = sum(isinstance(p, dev.VoltageSource | dev.Vcvs) for p in prims)
         reactive = [p for p in prims if isinstance(p, dev.Capacitor | dev.Inductor)]
@@ -253,17 +262,19 @@ def solve_linear(M: np.ndarray, rhs: np.ndarray, where: str) -> np.ndarray:
     return result
 
 
-def discretize(system: CircuitSystem, controls: dict[str, float],
-               sample_rate_hz: float) -> tuple[DKMatrices, Stamps]:
-    """Trapezoidal DK matrices at ``sample_rate_hz`` (the oversampled rate)."""
-    s = system.stamp(controls)
+def companion_conductances(s: Stamps, sample_rate_hz: float) -> np.ndarray:
+    """Each reactive element's trapezoidal companion conductance at the
+    (oversampled) rate: ``2C/T`` for a capacitor, ``T/2L`` for an inductor."""
     period = 1.0 / sample_rate_hz
-    g = np.where(s.reactive_is_inductor, period / (2.0 * np.maximum(s.reactive_values, 1e-300)),
-                 2.0 * s.reactive_values / period)
-    s.reactive_g = g
+    return np.where(s.reactive_is_inductor,
+                    period / (2.0 * np.maximum(s.reactive_values, 1e-300)),
+                    2.0 * s.reactive_values / period)
+
+
+def companion_matrix(s: Stamps, g: np.ndarray) -> np.ndarray:
+    """``s.M`` with the companion conductances ``g`` stamped across their branches."""
     M = s.M.copy()
-    nx = len(g)
-    for j in range(nx):  # companion conductances
+    for j in range(len(g)):
         a = np.flatnonzero(s.T[j] > 0)
         b = np.flatnonzero(s.T[j] < 0)
         ia = int(a[0]) if a.size else -1
@@ -271,20 +282,47 @@ def discretize(system: CircuitSystem, controls: dict[str, float],
         for r, c, sign in ((ia, ia, 1), (ib, ib, 1), (ia, ib, -1), (ib, ia, -1)):
             if r >= 0 and c >= 0:
                 M[r, c] += sign * g[j]
-    rhs = np.column_stack([s.N_x, s.N_i, s.b_in, s.b_dc])
-    sol = solve_linear(M, rhs, str(system.netlist.path))
-    k = system.num_ports
-    Zx, Zi, zin, zdc = sol[:, :nx], sol[:, nx:nx + k], sol[:, nx + k], sol[:, nx + k + 1]
+    return M
+
+
+def right_hand_sides(s: Stamps) -> np.ndarray:
+    """The MNA right-hand sides, one column each: history sources, port
+    currents, input, DC sources."""
+    return np.column_stack([s.N_x, s.N_i, s.b_in, s.b_dc])
+
+
+def dk_matrices(TZ: np.ndarray, QZ: np.ndarray, OZ: np.ndarray, g: np.ndarray,
+                is_inductor: np.ndarray) -> DKMatrices:
+    """The DK matrices from the solved system read through the selection rows:
+    ``TZ = T @ Z``, ``QZ = Q @ Z``, ``OZ = O @ Z`` with ``Z = M^-1 [N_x N_i
+    b_in b_dc]`` (columns as :func:`right_hand_sides` orders them), ``g`` the
+    companion conductances."""
+    nx, k = len(g), QZ.shape[0]
+    TZx, TZi, Tzin, Tzdc = TZ[:, :nx], TZ[:, nx:nx + k], TZ[:, nx + k], TZ[:, nx + k + 1]
     Sv = 2.0 * g
-    Sx = np.where(s.reactive_is_inductor, 1.0, -1.0)
-    TZx, TZi = s.T @ Zx, s.T @ Zi
+    Sx = np.where(is_inductor, 1.0, -1.0)
     A = Sv[:, None] * TZx + np.diag(Sx)
-    B = Sv * (s.T @ zin)
-    b = Sv * (s.T @ zdc)
+    B = Sv * Tzin
+    b = Sv * Tzdc
     C = Sv[:, None] * TZi
-    mats = DKMatrices(
+    return DKMatrices(
         A=A.reshape(nx, nx), B=B, b=b, C=C.reshape(nx, k),
-        D=(s.Q @ Zx).reshape(k, nx), E=s.Q @ zin, e=s.Q @ zdc, F=(s.Q @ Zi).reshape(k, k),
-        G=(s.O @ Zx)[0], H=float((s.O @ zin)[0]), h=float((s.O @ zdc)[0]), K=(s.O @ Zi)[0],
+        D=QZ[:, :nx].reshape(k, nx), E=QZ[:, nx + k], e=QZ[:, nx + k + 1],
+        F=QZ[:, nx:nx + k].reshape(k, k),
+        G=OZ[0, :nx], H=float(OZ[0, nx + k]), h=float(OZ[0, nx + k + 1]), K=OZ[0, nx:nx + k],
     )
-    return mats, s
+
+
+def discretize(system: CircuitSystem, controls: dict[str, float],
+               sample_rate_hz: float) -> tuple[DKMatrices, Stamps]:
+    """Trapezoidal DK matrices at ``sample_rate_hz`` (the oversampled rate).
+
+    The full path: every element stamped, the whole MNA system solved. A
+    control change takes the faster :mod:`pedalboard.circuit.variable` path,
+    which equals this one to rounding."""
+    s = system.stamp(controls)
+    g = companion_conductances(s, sample_rate_hz)
+    s.reactive_g = g
+    M = companion_matrix(s, g)
+    sol = solve_linear(M, right_hand_sides(s), str(system.netlist.path))
+    return dk_matrices(s.T @ sol, s.Q @ sol, s.O @ sol, g, s.reactive_is_inductor), s

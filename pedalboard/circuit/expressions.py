@@ -236,3 +236,135 @@ def evaluate_with_names(text: str, params: Mapping[str, float]) -> tuple[float, 
 def depends_on(text: str) -> set[str]:
     """Names used by an expression (without evaluating it)."""
     return {t.lower() for t in _tokenise(text.strip().strip("{}'")) if _NAME.fullmatch(t)}
+
+
+#: A compiled expression: parameter values in, the value out.
+Compiled = Callable[[Mapping[str, float]], float]
+
+
+class _Compiler(_Parser):
+    """The same grammar as :class:`_Parser`, producing closures instead of
+    values: each closure performs the float operations the evaluator would,
+    in the same order, so a compiled expression gives the same bits."""
+
+    def __init__(self, text: str) -> None:
+        super().__init__(text, {})
+
+    def expr(self) -> Compiled:  # type: ignore[override]
+        value = self.term()
+        while self.peek() in ("+", "-"):
+            left, op, right = value, self.take(), self.term()
+            if op == "+":
+                value = lambda p, a=left, b=right: a(p) + b(p)  # noqa: E731
+            else:
+                value = lambda p, a=left, b=right: a(p) - b(p)  # noqa: E731
+        return value
+
+    def term(self) -> Compiled:  # type: ignore[override]
+        value = self.unary()
+        text = self.text
+        while self.peek() in ("*", "/"):
+            left, op, right = value, self.take(), self.unary()
+            if op == "*":
+                value = lambda p, a=left, b=right: a(p) * b(p)  # noqa: E731
+            else:
+                def value(p: Mapping[str, float], a: Compiled = left,
+                          b: Compiled = right) -> float:
+                    numerator, divisor = a(p), b(p)
+                    if divisor == 0.0:
+                        raise ExpressionError(f"division by zero in expression {text!r}")
+                    return numerator / divisor
+        return value
+
+    def unary(self) -> Compiled:  # type: ignore[override]
+        if self.peek() == "-":
+            self.take()
+            inner = self.unary()
+            return lambda p: -inner(p)
+        if self.peek() == "+":
+            self.take()
+            return self.unary()
+        return self.power()
+
+    def power(self) -> Compiled:  # type: ignore[override]
+        base = self.atom()
+        if self.peek() != "^":
+            return base
+        self.take()
+        exponent = self.unary()
+        text = self.text
+
+        def raised(p: Mapping[str, float]) -> float:
+            b, e = base(p), exponent(p)
+            try:
+                return float(math.pow(b, e))
+            except (OverflowError, ValueError) as exc:
+                raise ExpressionError(f"{b}^{e} is undefined in {text!r}") from exc
+        return raised
+
+    def atom(self) -> Compiled:  # type: ignore[override]
+        token = self.take()
+        if token == "(":
+            value = self.expr()
+            self.take(")")
+            return value
+        if token[0].isdigit() or token[0] == ".":
+            number = parse_number(token)
+            return lambda p: number
+        if not (token[0].isalpha() or token[0] == "_"):
+            raise ExpressionError(f"unexpected {token!r} in expression {self.text!r}")
+        name = token.lower()
+        if self.peek() == "(":
+            return self.call(name)
+        text = self.text
+
+        def lookup(p: Mapping[str, float]) -> float:
+            if name in p:
+                return float(p[name])
+            if name == "pi":
+                return math.pi
+            raise ExpressionError(f"unknown parameter {token!r} in expression {text!r}")
+        return lookup
+
+    def call(self, name: str) -> Compiled:  # type: ignore[override]
+        function = FUNCTIONS.get(name)
+        if function is None:
+            known = ", ".join(sorted(FUNCTIONS))
+            raise ExpressionError(f"unknown function {name!r} (known: {known})")
+        self.take("(")
+        args = [self.expr()]
+        while self.peek() == ",":
+            self.take()
+            args.append(self.expr())
+        self.take(")")
+
+        def called(p: Mapping[str, float]) -> float:
+            values = [a(p) for a in args]
+            try:
+                return float(function(*values))
+            except (TypeError, ValueError, OverflowError) as exc:
+                raise ExpressionError(f"{name}{tuple(values)} is undefined: {exc}") from exc
+        return called
+
+
+def compile_expression(text: str) -> Compiled:
+    """Parse an expression once into a function of the parameter values,
+    for values evaluated again and again (a control's elements while a knob
+    turns): ``compile_expression("{1k+100k*(1-drive)}")({"drive": 0.5})``
+    is ``evaluate`` of the same, to the bit, in a fraction of the time."""
+    body = text.strip()
+    if (body.startswith("{") and body.endswith("}")) or (body.startswith("'") and body.endswith("'")):
+        body = body[1:-1]
+    compiler = _Compiler(body)
+    if not compiler.tokens:
+        raise ExpressionError(f"empty expression {text!r}")
+    inner = compiler.expr()
+    if compiler.peek() is not None:
+        raise ExpressionError(f"unexpected {compiler.peek()!r} in expression {text!r}")
+
+    def compiled(params: Mapping[str, float]) -> float:
+        value = inner(params)
+        if not math.isfinite(value):
+            raise ExpressionError(f"expression {text!r} is not finite")
+        return value
+    return compiled

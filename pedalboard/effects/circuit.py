@@ -14,8 +14,12 @@ the amplifier's input would remove: the effect removes it with a first-order
 high-pass at 5 Hz, started at the operating point so there is no thump.
 
 Control moves: the parameter glides (20 ms); the DK matrices for a few points
-along the glide are computed in numpy when the parameter is set (off the
-audio thread) and the audio thread only copies the nearest set into place.
+along the glide are computed when the parameter is set (off the audio thread)
+and the audio thread only copies the nearest set into place. A set costs
+40-80 µs (only the elements the controls move are stamped anew, see
+:mod:`pedalboard.circuit.variable`): the first point of the glide is
+published as soon as it is ready and the rest right after, so a knob moved
+between two 64-frame blocks is heard in the next one.
 """
 
 from __future__ import annotations
@@ -77,7 +81,7 @@ class Circuit(Effect):
         self._prototype: CircuitModel | None = None
         self._models: list[CircuitModel] = []
         self._plan: list[tuple[tuple[float, ...], tuple[np.ndarray, ...]]] = []
-        self._loaded: int = -1
+        self._loaded: tuple[np.ndarray, ...] | None = None  # the set in the kernel
         self._constructed = False
         super().__init__(netlist=str(netlist), **values)
         self._constructed = True
@@ -136,8 +140,12 @@ class Circuit(Effect):
             point = start + (target - start) * step / GLIDE_STEPS
             values = dict(zip(self.control_names, point.tolist(), strict=True))
             plan.append((tuple(point.tolist()), model.matrices_for(values)))
-        self._plan = plan  # one reference swap: the audio thread sees old or new
-        self._loaded = -1
+            if step == 1:
+                # The glide's first step, at once: the next block moves. Each
+                # publication is one reference swap (the audio thread sees
+                # the old plan or a new one, never half of one).
+                self._plan = [plan[0]]
+        self._plan = plan
 
     # ---------------------------------------------------------- lifecycle
     def _allocate(self) -> None:
@@ -152,7 +160,7 @@ class Circuit(Effect):
         self._dc_coeffs = np.array([[b0, -b0, 0.0, a1, 0.0]])
         self._dc_state = np.zeros((self.channels, 1, 2))
         self._plan = []
-        self._loaded = -1
+        self._loaded = None
 
     def _reset(self) -> None:
         first = self._models[0]
@@ -161,7 +169,7 @@ class Circuit(Effect):
             first._values.update(targets)
             first.load_matrices(first.matrices_for(targets))
         self._plan = []
-        self._loaded = -1
+        self._loaded = None
         first.reset()
         for model in self._models[1:]:
             model._state.assign(first._state)
@@ -182,9 +190,12 @@ class Circuit(Effect):
                 distance += ((self.value(spec.name) - point[j]) / span) ** 2
             if distance < best_distance:
                 best, best_distance = index, distance
-        if best != self._loaded:
-            self._models[0].load_matrices(plan[best][1])  # shared by every channel
-            self._loaded = best
+        # By identity, not index: a plan published while an older one was
+        # loaded must be loaded even at the same index.
+        chosen = plan[best][1]
+        if chosen is not self._loaded:
+            self._models[0].load_matrices(chosen)  # shared by every channel
+            self._loaded = chosen
 
     @property
     def latency(self) -> int:
