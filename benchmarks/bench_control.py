@@ -33,6 +33,7 @@ import random
 import shutil
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -49,6 +50,7 @@ from pedalboard.control.store import Store  # noqa: E402
 from pedalboard.device.config import Midi, parse_config  # noqa: E402
 from pedalboard.device.footswitch import Footswitches  # noqa: E402
 from pedalboard.device.midi import MidiLink  # noqa: E402
+from pedalboard.device.priority import promote_input_thread  # noqa: E402
 from pedalboard.engine import Engine  # noqa: E402
 from pedalboard.engine.meters import LOAD_HISTORY  # noqa: E402
 
@@ -209,10 +211,20 @@ def main() -> None:
 
         def stomp(name: str):
             def fire() -> float:
-                t = time.monotonic()
-                pedal.switches.edge(name, True, t)
-                pedal.switches.edge(name, False, t + 0.05)  # released 50 ms later (a stamp, no wait)
-                return t
+                # On a thread scheduled as the pedal's gpiod thread is (SCHED_FIFO below audio).
+                stamp: list[float] = []
+
+                def edges() -> None:
+                    promote_input_thread()
+                    t = time.monotonic()
+                    pedal.switches.edge(name, True, t)
+                    pedal.switches.edge(name, False, t + 0.05)  # released 50 ms later (a stamp, no wait)
+                    stamp.append(t)
+
+                thread = threading.Thread(target=edges, name="gpiod-bench")
+                thread.start()
+                thread.join()
+                return stamp[0]
             return fire
 
         assert c.call("save_preset", "api", preset=TOGGLE_PRESET)["type"] == "ack"

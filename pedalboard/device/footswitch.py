@@ -38,6 +38,7 @@ from typing import Any
 
 from pedalboard.device.config import DeviceConfig, Footswitch
 from pedalboard.device.gestures import GestureEngine
+from pedalboard.device.priority import promote_input_thread
 
 log = logging.getLogger(__name__)
 Echo = Callable[[str], None]
@@ -93,6 +94,7 @@ class Footswitches:
             self.gestures.configure(name, double="double" in gestures, repeat="repeat" in gestures)
 
     def _poll_loop(self) -> None:
+        promote_input_thread()  # a long press fires from here
         while not self._stop.wait(POLL_INTERVAL_S):
             self.poll()
 
@@ -221,6 +223,7 @@ def attach_gpiod(switches: Footswitches, footswitches: list[Footswitch], echo: E
 def _gpiod_events(switches: Footswitches, name: str, request: Any) -> None:
     from datetime import timedelta
 
+    promote_input_thread()
     try:
         while not switches._stop.is_set():
             if not request.wait_edge_events(timedelta(milliseconds=100)):

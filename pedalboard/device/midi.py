@@ -33,6 +33,7 @@ from collections.abc import Callable
 from typing import Any
 
 from pedalboard.device.config import Midi
+from pedalboard.device.priority import promote_input_thread
 
 log = logging.getLogger(__name__)
 Echo = Callable[[str], None]
@@ -158,6 +159,7 @@ class MidiLink:
             self.dropped += 1
 
     def _work(self) -> None:
+        promote_input_thread()
         while (item := self._inbox.get()) is not None:
             message, t = item
             with self._lock:

@@ -18,6 +18,7 @@ from device_support import Rig, wait_for
 
 from pedalboard.device.config import Midi
 from pedalboard.device.midi import MidiLink, start_midi
+from pedalboard.device.priority import INPUT_PRIORITY
 
 sys.path.insert(0, str(Path(__file__).parents[1] / "engine"))
 from engine_support import JackServer, unique_server_name
@@ -271,14 +272,16 @@ def test_midi_is_handled_off_jacks_real_time_thread(studio: Studio) -> None:
     """rtmidi calls back from the MIDI client's JACK process thread (SCHED_FIFO);
     the controller's work (a preset switch builds a chain) must not run there,
     or it would hold up JACK's cycle for every client."""
-    seen: list[tuple[str, bool]] = []
+    seen: list[tuple[str, int]] = []
     handle = studio.link.handle
 
     def spy(message: list[int], t: float) -> None:
-        seen.append((threading.current_thread().name, os.sched_getscheduler(0) == os.SCHED_FIFO))
+        seen.append((threading.current_thread().name, os.sched_getparam(0).sched_priority))
         handle(message, t)
 
     studio.link.handle = spy  # type: ignore[method-assign]
     studio.send(PC, 1)
     wait_for(lambda: studio.rig.controller.preset_id == "second", what="the program change")
-    assert seen == [("midi-in", False)]
+    # The MIDI worker, real-time where permitted (root is) but below the audio
+    # threads (JACK's clients near 70, the engine's own 50): it never holds them up.
+    assert seen == [("midi-in", INPUT_PRIORITY if os.geteuid() == 0 else 0)]
