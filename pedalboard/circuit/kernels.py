@@ -51,6 +51,7 @@ import subprocess
 import sys
 import tempfile
 import threading
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -165,10 +166,14 @@ def compile_in_background(model: CircuitModel, kernel: Any,
         return None
     job = _marker(path, "job")
     _write_atomically(job, pickle.dumps({"source": str(path), "signature": sig}))
+    # the same package as this process's, whatever the working directory holds
+    root = str(Path(__file__).resolve().parents[2])
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(
+        [root, *filter(None, [os.environ.get("PYTHONPATH")])]))
     with open(_marker(path, "log"), "wb") as log:
         proc = subprocess.Popen([sys.executable, "-m", "pedalboard.circuit.kernels", str(job)],
                                 stdin=subprocess.DEVNULL, stdout=log, stderr=log,
-                                start_new_session=True, env=dict(os.environ))
+                                start_new_session=True, env=env)
     with _LOCK:
         _STARTED[path] = proc
     return proc
@@ -194,8 +199,6 @@ def settle(model: CircuitModel, background: bool = True) -> Callable[..., None]:
 def wait_for(model: CircuitModel, timeout: float | None = None) -> bool:
     """Block until the background compile of ``model``'s generated kernel has
     finished (or ``timeout`` seconds passed); whether it is now cached."""
-    import time
-
     kernel = generated_kernel(model)
     sig = signature(model)
     path = source_path(kernel)
@@ -238,8 +241,11 @@ def run_job(job: Path) -> int:
             kernel = import_generated(path)
             sig = data["signature"]
             if not is_cached(kernel, sig):
+                wall, cpu = time.perf_counter(), time.process_time()
                 kernel.compile(sig)
                 _write_atomically(_marker(path, "ready"), repr(sig).encode())
+                print(f"{path.name}: compiled in {time.perf_counter() - wall:.1f} s "
+                      f"({time.process_time() - cpu:.1f} s CPU)", flush=True)
     with contextlib.suppress(OSError):
         job.unlink()
     return 0
