@@ -63,7 +63,22 @@ from pathlib import Path
 import numpy as np
 
 from pedalboard.circuit import solver
-from pedalboard.circuit.devices import BJT, DIODE, JFET, PARAMS_PER_DEVICE
+from pedalboard.circuit.devices import (
+    BJT,
+    D_DEP,
+    D_INV_NVT,
+    DEP_WIDTH,
+    DIODE,
+    J_INV_NVT,
+    JFET,
+    PARAMS_PER_DEVICE,
+    Q_DEP_C,
+    Q_DEP_E,
+    Q_INV_BF,
+    Q_INV_BR,
+    Q_INV_NF,
+    Q_INV_NR,
+)
 
 __all__ = ["cache_dir", "kernel_source", "load_kernel"]
 
@@ -106,23 +121,32 @@ def _device_lines(code: int, start: int, p: list[float]) -> list[str]:
     model card's values as literals."""
     a, b = start, start + 1
     V, CUR, Q, CQ, HQ = solver.V, solver.CUR, solver.Q, solver.CQ, solver.HQ
+
+    def depletion_call(port: int, charge: str, first: int) -> str:
+        constants = p[first:first + DEP_WIDTH]
+        if constants[0] == 0.0:  # no junction capacitance: nothing to evaluate
+            return f"{charge} = 0.0, 0.0"
+        return (f"{charge} = depletion(vec[{V}, {port}], "
+                + ", ".join(lit(v) for v in constants) + ")")
+
     if code == DIODE:
-        args = ", ".join(lit(v) for v in p[:9])
+        args = ", ".join(lit(v) for v in (p[0], p[D_INV_NVT], p[6],
+                                          *p[D_DEP:D_DEP + DEP_WIDTH]))
         return [f"di, dg, dq, dc = diode_point(vec[{V}, {a}], {args})",
                 f"vec[{Q}, {a}] = dq",
                 f"vec[{CQ}, {a}] = dc",
                 f"vec[{CUR}, {a}] = di + rate2 * dq - hist[{HQ}, {a}]",
                 f"jac[{a}, {a}] = dg + rate2 * dc"]
     if code == BJT:
+        args = ", ".join(lit(v) for v in (p[0], p[Q_INV_BF], p[Q_INV_BR], p[Q_INV_NF],
+                                          p[Q_INV_NR], p[5]))
         lines = [f"t1, t2, t11, t12, t21, t22 = bjt_point(vec[{V}, {a}], vec[{V}, {b}], "
-                 + ", ".join(lit(v) for v in p[:6]) + ")",
-                 f"qe, ce = depletion(vec[{V}, {a}], {lit(p[6])}, {lit(p[7])}, {lit(p[8])}, "
-                 f"{lit(p[12])}, {lit(p[13])}, {lit(p[14])})",
-                 f"qc, cc = depletion(vec[{V}, {b}], {lit(p[9])}, {lit(p[10])}, {lit(p[11])}, "
-                 f"{lit(p[12])}, {lit(p[15])}, {lit(p[16])})"]
+                 f"{args})",
+                 depletion_call(a, "qe, ce", Q_DEP_E),
+                 depletion_call(b, "qc, cc", Q_DEP_C)]
     else:
         lines = [f"t1, t2, t11, t12, t21, t22 = jfet_point(vec[{V}, {a}], vec[{V}, {b}], "
-                 + ", ".join(lit(v) for v in p[:5]) + ")",
+                 + ", ".join(lit(v) for v in (*p[:4], p[J_INV_NVT])) + ")",
                  "qe = ce = qc = cc = 0.0"]
     return [*lines,
             f"vec[{Q}, {a}] = qe", f"vec[{Q}, {b}] = qc",
@@ -182,7 +206,7 @@ def kernel_source(codes: np.ndarray, starts: np.ndarray, rows: np.ndarray,
     for r in range(KC, K):
         p = devices[device_of[r]][2]
         frozen_currents += [f"vec[{S.CUR}, {r}] = junction(vec[{S.V}, {r}], {lit(p[0])}, "
-                            f"{lit(p[1])})[0]",
+                            f"{lit(p[D_INV_NVT])})[0]",
                             f"vec[{S.Q}, {r}] = 0.0", f"vec[{S.CQ}, {r}] = 0.0"]
     values: dict[str, object] = {
         "K": K, "NX": NX, "KC": KC, "K1": K + 1, "NXP": NX + 1, "NX1": NX + 1, "NX2": NX + 2,
@@ -320,7 +344,7 @@ _STEP = '''
                             acc = vec[$RES, r]
                             for c in range(r + 1, $KC):
                                 acc -= J[r, c] * vec[$SOL, c]
-                            vec[$SOL, r] = acc / J[r, r]
+                            vec[$SOL, r] = acc * J[r, r]
                         for a in range($KC):
                             vec[$V, a] += vec[$SOL, a]
                     # each port's guess: the kind that was closest last step, limited
@@ -376,6 +400,7 @@ $JACOBIAN
                                 vec[$RES, col] = vec[$RES, pivot]
                                 vec[$RES, pivot] = t
                             inv = 1.0 / J[col, col]
+                            J[col, col] = inv
                             for r in range(col + 1, $KC):
                                 fac = J[r, col] * inv
                                 J[r, col] = fac
@@ -389,7 +414,7 @@ $JACOBIAN
                             acc = vec[$RES, r]
                             for c in range(r + 1, $KC):
                                 acc -= J[r, c] * vec[$SOL, c]
-                            vec[$SOL, r] = acc / J[r, r]
+                            vec[$SOL, r] = acc * J[r, r]
                         # the Newton step, junction-limited
                         limited = False
                         diverged = False

@@ -39,7 +39,12 @@ CHARGE = 1.6021766208e-19
 #: Thermal voltage at 27 C as ngspice computes it (kT/q with T = 300.15 K): 25.865 mV.
 VT = BOLTZMANN * 300.15 / CHARGE
 GMIN = 1e-12
-PARAMS_PER_DEVICE = 20
+#: Length of a device's parameter row: its model card's values, then constants
+#: derived from them once (reciprocals, depletion-charge coefficients), so that
+#: the per-step evaluation multiplies instead of dividing (a division costs
+#: ~4x a multiplication's throughput and sits on the Newton step's critical
+#: path; measured in docs/circuit-findings.md section 7).
+PARAMS_PER_DEVICE = 40
 MIN_OHMS = 1e-3
 DIODE, BJT, JFET = 0, 1, 2
 #: Rows of the scratch array ``vec`` that :func:`eval_device` reads (port
@@ -47,6 +52,16 @@ DIODE, BJT, JFET = 0, 1, 2
 #: its own rows after these.
 V, CUR, Q, CQ = range(4)
 DEVICE_ROWS = 4
+#: Where the derived constants sit in a parameter row. Diode: card values
+#: 0-8 (IS, n*Vt, CJO, VJ, M, FC, TT, F1, F2), then 1/(n*Vt) and the junction's
+#: :func:`depletion_constants`. BJT: card values 0-16, then 1/BF, 1/BR,
+#: 1/(NF*Vt), 1/(NR*Vt) and the B'E' and B'C' depletion constants. JFET: card
+#: values 0-4 (VTO, BETA, LAMBDA, IS, n*Vt), then 1/(n*Vt).
+D_INV_NVT, D_DEP = 9, 10
+Q_INV_BF, Q_INV_BR, Q_INV_NF, Q_INV_NR, Q_DEP_E, Q_DEP_C = 17, 18, 19, 20, 21, 30
+J_INV_NVT = 5
+#: Number of :func:`depletion_constants`.
+DEP_WIDTH = 9
 jit = numba.njit(cache=True, nogil=True, error_model="numpy")
 #: Array code runs without numba's reference counting (see
 #: :mod:`pedalboard.circuit.solver`): it is the per-step path.
@@ -189,7 +204,10 @@ def diode(element: Element, value: float | None) -> Expansion:
     cjo = p.get("cjo", p.get("cj0", 0.0)) * area
     row = np.zeros(PARAMS_PER_DEVICE)
     vj, m, fc = p.get("vj", 1.0), p.get("m", 0.5), p.get("fc", 0.5)
-    row[:9] = (i_s, nvt, cjo, vj, m, fc, p.get("tt", 0.0), *fc_constants(vj, m, fc))
+    f1, f2 = fc_constants(vj, m, fc)
+    row[:9] = (i_s, nvt, cjo, vj, m, fc, p.get("tt", 0.0), f1, f2)
+    row[D_INV_NVT] = 1.0 / nvt
+    row[D_DEP:D_DEP + DEP_WIDTH] = depletion_constants(cjo, vj, m, fc, f1, f2)
     device = NonlinearDevice(element.name, DIODE, [(inner, cathode)], row, [nvt],
                              [_vcrit(nvt, i_s)])
     return prims, device
@@ -211,11 +229,15 @@ def bjt(element: Element, value: float | None) -> Expansion:
     vje, mje = p.get("vje", p.get("pe", 0.75)), p.get("mje", p.get("me", 0.33))
     vjc, mjc = p.get("vjc", p.get("pc", 0.75)), p.get("mjc", p.get("mc", 0.33))
     fc = p.get("fc", 0.5)
-    row[:17] = (
-        i_s, p.get("bf", 100.0), p.get("br", 1.0), nf, nr, 1.0 / vaf if vaf > 0 else 0.0,
-        p.get("cje", 0.0) * area, vje, mje, p.get("cjc", 0.0) * area, vjc, mjc, fc,
-        *fc_constants(vje, mje, fc), *fc_constants(vjc, mjc, fc),
-    )
+    f1e, f2e = fc_constants(vje, mje, fc)
+    f1c, f2c = fc_constants(vjc, mjc, fc)
+    cje, cjc = p.get("cje", 0.0) * area, p.get("cjc", 0.0) * area
+    bf, br = p.get("bf", 100.0), p.get("br", 1.0)
+    row[:17] = (i_s, bf, br, nf, nr, 1.0 / vaf if vaf > 0 else 0.0,
+                cje, vje, mje, cjc, vjc, mjc, fc, f1e, f2e, f1c, f2c)
+    row[Q_INV_BF:Q_INV_NR + 1] = (1.0 / bf, 1.0 / br, 1.0 / nf, 1.0 / nr)
+    row[Q_DEP_E:Q_DEP_E + DEP_WIDTH] = depletion_constants(cje, vje, mje, fc, f1e, f2e)
+    row[Q_DEP_C:Q_DEP_C + DEP_WIDTH] = depletion_constants(cjc, vjc, mjc, fc, f1c, f2c)
     ports = [(bi, ei), (bi, ci)] if element.model.kind == "npn" else [(ei, bi), (ci, bi)]
     device = NonlinearDevice(element.name, BJT, ports, row, [nf, nr],
                              [_vcrit(nf, i_s), _vcrit(nr, i_s)])
@@ -231,6 +253,7 @@ def jfet(element: Element, value: float | None) -> Expansion:
     nvt = p.get("n", 1.0) * VT
     row = np.zeros(PARAMS_PER_DEVICE)
     row[:5] = (p.get("vto", -2.0), p.get("beta", 1e-4) * area, p.get("lambda", 0.0), i_s, nvt)
+    row[J_INV_NVT] = 1.0 / nvt
     ports = [(g, s), (g, d)] if element.model.kind == "njf" else [(s, g), (d, g)]
     vcrit = _vcrit(nvt, i_s)
     return [], NonlinearDevice(element.name, JFET, ports, row, [nvt, nvt], [vcrit, vcrit])
@@ -253,22 +276,22 @@ def is_ground(node: str) -> bool:
 
 # ------------------------------------------------- kernel-side evaluation
 @jit
-def junction(v: float, i_s: float, nvt: float) -> tuple[float, float]:
-    """Shockley current and conductance; exponential continued linearly above
-    80 thermal voltages so a wild Newton step cannot overflow."""
-    arg = v / nvt
+def junction(v: float, i_s: float, inv_nvt: float) -> tuple[float, float]:
+    """Shockley current and conductance (``inv_nvt`` = 1/(n Vt)); the
+    exponential is continued linearly above 80 thermal voltages so a wild
+    Newton step cannot overflow. One exponential gives both."""
+    arg = v * inv_nvt
     if arg > 80.0:
         e80 = math.exp(80.0)
-        return i_s * (e80 * (1.0 + arg - 80.0) - 1.0), i_s * e80 / nvt
+        return i_s * (e80 * (1.0 + arg - 80.0) - 1.0), i_s * e80 * inv_nvt
     e = math.exp(arg)
-    return i_s * (e - 1.0), i_s * e / nvt
+    return i_s * (e - 1.0), i_s * e * inv_nvt
 
 
 def fc_constants(vj: float, m: float, fc: float) -> tuple[float, float]:
     """SPICE's F1 and F2 of the depletion charge's linearised part (they
-    depend only on the model card, so they are computed once, bit for bit
-    as :func:`depletion` used to compute them per call). NaN for a card
-    outside their domain (FC >= 1 or M = 1), used only if CJ0 > 0."""
+    depend only on the model card). NaN for a card outside their domain
+    (FC >= 1 or M = 1), used only if CJ0 > 0."""
     if not (fc < 1.0 and m != 1.0):
         return math.nan, math.nan
     f1 = vj * (1.0 - math.exp((1.0 - m) * math.log(1.0 - fc))) / (1.0 - m)
@@ -276,46 +299,67 @@ def fc_constants(vj: float, m: float, fc: float) -> tuple[float, float]:
     return f1, f2
 
 
+def depletion_constants(cj0: float, vj: float, m: float, fc: float, f1: float,
+                        f2: float) -> tuple[float, ...]:
+    """The :data:`DEP_WIDTH` constants :func:`depletion` takes, computed once
+    per junction: ``(cj0, fc*vj, 1/vj, m, vj*cj0/(1-m), cj0*f1, cj0*f3/f2,
+    cj0*m/(2 vj f2), cj0*m/(vj f2))`` with SPICE's ``f3 = 1 - fc (1 + m)``.
+    All zero for a junction without charge (CJ0 = 0); NaN where the card is
+    outside the formula's domain (M = 1 or FC >= 1)."""
+    if cj0 == 0.0:
+        return (0.0,) * DEP_WIDTH
+    if not (fc < 1.0 and m != 1.0):
+        return (cj0, fc * vj, 1.0 / vj, m) + (math.nan,) * 5
+    f3 = 1.0 - fc * (1.0 + m)
+    k = cj0 / f2
+    return (cj0, fc * vj, 1.0 / vj, m, vj * cj0 / (1.0 - m), cj0 * f1, k * f3,
+            k * 0.5 * m / vj, k * m / vj)
+
+
 @jit
-def depletion(v: float, cj0: float, vj: float, m: float, fc: float, f1: float,
-              f2: float) -> tuple[float, float]:
-    """SPICE depletion charge and capacitance, linearised above ``fc*vj``
-    (``f1``, ``f2``: :func:`fc_constants`)."""
+def depletion(v: float, cj0: float, fcv: float, inv_vj: float, m: float, qk: float,
+              qa: float, qb: float, qc: float, cc: float) -> tuple[float, float]:
+    """SPICE depletion charge and capacitance, linearised above ``fc*vj``,
+    from :func:`depletion_constants`: below, ``s = 1 - v/vj``,
+    ``q = vj cj0 (1 - s^(1-m))/(1-m)`` and ``c = cj0 s^-m``, both from one
+    ``s^-m`` (an exp and a log); above, a quadratic charge and a linear
+    capacitance (no transcendental)."""
     if cj0 == 0.0:
         return 0.0, 0.0
-    fcv = fc * vj
     if v < fcv:
-        s = 1.0 - v / vj
+        s = 1.0 - v * inv_vj
         sm = math.exp(-m * math.log(s))  # s**-m
-        return vj * cj0 * (1.0 - s * sm) / (1.0 - m), cj0 * sm
-    f3 = 1.0 - fc * (1.0 + m)
-    q = cj0 * (f1 + (f3 * (v - fcv) + 0.5 * m / vj * (v * v - fcv * fcv)) / f2)
-    return q, cj0 / f2 * (f3 + m * v / vj)
+        return qk * (1.0 - s * sm), cj0 * sm
+    return qa + qb * (v - fcv) + qc * (v * v - fcv * fcv), qb + cc * v
 
 
 @jit
-def diode_point(v: float, i_s: float, nvt: float, cjo: float, vj: float, m: float,
-                fc: float, tt: float, f1: float, f2: float) -> tuple[float, float, float, float]:
-    """Diode current, conductance, charge and capacitance at junction voltage v."""
-    i, g = junction(v, i_s, nvt)
-    q, c = depletion(v, cjo, vj, m, fc, f1, f2)
+def diode_point(v: float, i_s: float, inv_nvt: float, tt: float, cj0: float, fcv: float,
+                inv_vj: float, m: float, qk: float, qa: float, qb: float, qc: float,
+                cc: float) -> tuple[float, float, float, float]:
+    """Diode current, conductance, charge and capacitance at junction voltage
+    v (the depletion arguments: :func:`depletion_constants`)."""
+    i, g = junction(v, i_s, inv_nvt)
+    q, c = depletion(v, cj0, fcv, inv_vj, m, qk, qa, qb, qc, cc)
     return i, g, q + tt * i, c + tt * g  # tt: transit-time (diffusion) charge
 
 
 @jit
-def bjt_point(vbe: float, vbc: float, i_s: float, bf: float, br: float, nfvt: float,
-              nrvt: float, inv_vaf: float) -> tuple[float, float, float, float, float, float]:
+def bjt_point(vbe: float, vbc: float, i_s: float, inv_bf: float, inv_br: float,
+              inv_nfvt: float, inv_nrvt: float, inv_vaf: float
+              ) -> tuple[float, float, float, float, float, float]:
     """Gummel-Poon without high injection (ngspice's bjtload with IKF=IKR=0,
-    ISE=ISC=0), Early effect through qb = 1/(1 - vbc/VAF). Returns the port
-    currents (B'E': ib + ic, B'C': -ic) and their 2x2 Jacobian."""
-    cbe, gbe = junction(vbe, i_s, nfvt)
-    cbc, gbc = junction(vbc, i_s, nrvt)
+    ISE=ISC=0), Early effect through qb = 1/(1 - vbc/VAF), from the
+    reciprocals of BF, BR, NF*Vt and NR*Vt. Returns the port currents
+    (B'E': ib + ic, B'C': -ic) and their 2x2 Jacobian."""
+    cbe, gbe = junction(vbe, i_s, inv_nfvt)
+    cbc, gbc = junction(vbc, i_s, inv_nrvt)
     one_over_qb = 1.0 - vbc * inv_vaf
-    ic = (cbe - cbc) * one_over_qb - cbc / br
-    ib = cbe / bf + cbc / br
+    ic = (cbe - cbc) * one_over_qb - cbc * inv_br
+    ib = cbe * inv_bf + cbc * inv_br
     dic_dbe = gbe * one_over_qb
-    dic_dbc = -gbc * one_over_qb - (cbe - cbc) * inv_vaf - gbc / br
-    return (ib + ic, -ic, gbe / bf + dic_dbe, gbc / br + dic_dbc, -dic_dbe, -dic_dbc)
+    dic_dbc = -gbc * one_over_qb - (cbe - cbc) * inv_vaf - gbc * inv_br
+    return (ib + ic, -ic, gbe * inv_bf + dic_dbe, gbc * inv_br + dic_dbc, -dic_dbe, -dic_dbc)
 
 
 @jit
@@ -335,11 +379,11 @@ def _shichman_hodges(vgst: float, vds: float, beta: float, lam: float
 
 @jit
 def jfet_point(vgs: float, vgd: float, vto: float, beta: float, lam: float, i_s: float,
-               nvt: float) -> tuple[float, float, float, float, float, float]:
-    """Shichman-Hodges JFET with gate diodes: port currents (GS: igs + ids,
-    GD: igd - ids) and their 2x2 Jacobian."""
-    igs, ggs = junction(vgs, i_s, nvt)
-    igd, ggd = junction(vgd, i_s, nvt)
+               inv_nvt: float) -> tuple[float, float, float, float, float, float]:
+    """Shichman-Hodges JFET with gate diodes (``inv_nvt`` = 1/(n Vt)): port
+    currents (GS: igs + ids, GD: igd - ids) and their 2x2 Jacobian."""
+    igs, ggs = junction(vgs, i_s, inv_nvt)
+    igd, ggd = junction(vgd, i_s, inv_nvt)
     vds = vgs - vgd
     if vds >= 0.0:
         ids, gm, gds = _shichman_hodges(vgs - vto, vds, beta, lam)
@@ -364,8 +408,11 @@ def eval_device(d: int, codes: np.ndarray, starts: np.ndarray, rows: np.ndarray,
     code = codes[d]
     p = starts[d]
     if code == DIODE:
-        i, g, q, c = diode_point(vec[V, p], rows[d, 0], rows[d, 1], rows[d, 2], rows[d, 3],
-                                 rows[d, 4], rows[d, 5], rows[d, 6], rows[d, 7], rows[d, 8])
+        k = D_DEP
+        i, g, q, c = diode_point(vec[V, p], rows[d, 0], rows[d, D_INV_NVT], rows[d, 6],
+                                 rows[d, k], rows[d, k + 1], rows[d, k + 2], rows[d, k + 3],
+                                 rows[d, k + 4], rows[d, k + 5], rows[d, k + 6],
+                                 rows[d, k + 7], rows[d, k + 8])
         vec[Q, p] = q
         vec[CQ, p] = c
         vec[CUR, p] = i + rate2 * q - hq[p]
@@ -374,15 +421,21 @@ def eval_device(d: int, codes: np.ndarray, starts: np.ndarray, rows: np.ndarray,
     if code == BJT:
         vbe = vec[V, p]
         vbc = vec[V, p + 1]
-        j1, j2, g11, g12, g21, g22 = bjt_point(vbe, vbc, rows[d, 0], rows[d, 1], rows[d, 2],
-                                               rows[d, 3], rows[d, 4], rows[d, 5])
-        qe, ce = depletion(vbe, rows[d, 6], rows[d, 7], rows[d, 8], rows[d, 12], rows[d, 13],
-                           rows[d, 14])
-        qc, cc = depletion(vbc, rows[d, 9], rows[d, 10], rows[d, 11], rows[d, 12], rows[d, 15],
-                           rows[d, 16])
+        j1, j2, g11, g12, g21, g22 = bjt_point(vbe, vbc, rows[d, 0], rows[d, Q_INV_BF],
+                                               rows[d, Q_INV_BR], rows[d, Q_INV_NF],
+                                               rows[d, Q_INV_NR], rows[d, 5])
+        k = Q_DEP_E
+        qe, ce = depletion(vbe, rows[d, k], rows[d, k + 1], rows[d, k + 2], rows[d, k + 3],
+                           rows[d, k + 4], rows[d, k + 5], rows[d, k + 6], rows[d, k + 7],
+                           rows[d, k + 8])
+        k = Q_DEP_C
+        qc, cc = depletion(vbc, rows[d, k], rows[d, k + 1], rows[d, k + 2], rows[d, k + 3],
+                           rows[d, k + 4], rows[d, k + 5], rows[d, k + 6], rows[d, k + 7],
+                           rows[d, k + 8])
     else:
         j1, j2, g11, g12, g21, g22 = jfet_point(vec[V, p], vec[V, p + 1], rows[d, 0],
-                                                rows[d, 1], rows[d, 2], rows[d, 3], rows[d, 4])
+                                                rows[d, 1], rows[d, 2], rows[d, 3],
+                                                rows[d, J_INV_NVT])
         qe = ce = qc = cc = 0.0
     vec[Q, p] = qe
     vec[Q, p + 1] = qc

@@ -2,7 +2,13 @@
 
 The library tests hold every netlist to ngspice; these hold the kernel's
 speed devices to the exact solution of the same equations (the solver with
-the shortcut switched off), far below any error figure of the contract."""
+the shortcut switched off), far below any error figure of the contract.
+
+"The same" means to Newton's tolerance, not to the bit: Newton stops after a
+step under :data:`pedalboard.circuit.solver.STEP_TOLERANCE_VOLTS` (1 mV), so
+two runs that reach a step's solution by different iterations differ by that
+step's second-order remainder. Measured: -113 to -128 dB between the runs
+compared here; held to -100 dB (the contract's tightest figure is -50 dB)."""
 
 from __future__ import annotations
 
@@ -18,6 +24,8 @@ from pedalboard.circuit.verify import error_db, input_volts
 
 CIRCUITS_DIR = Path(__file__).resolve().parents[2] / "circuits"
 FS = 48000.0
+#: Two solutions of the same equations to Newton's tolerance (see above).
+SAME_DB = -100.0
 
 
 def maximum_controls(name: str) -> dict[str, float]:
@@ -36,7 +44,7 @@ def test_frozen_rail_clamps_change_nothing(name: str) -> None:
     full._port_info[:, solver.OFF] = -np.inf  # every port always in Newton
     with_freezing = frozen.process_volts(volts)
     without = full.process_volts(volts)
-    assert error_db(with_freezing, without) < -140.0
+    assert error_db(with_freezing, without) < SAME_DB
     frozen.reset()
     frozen.process_block(volts[:10], np.empty(10))
     assert frozen._state.marks[solver.FROZEN].sum() >= 2  # the clamps at rest are frozen
@@ -71,5 +79,5 @@ def test_first_guess_does_not_pick_the_solution(name: str) -> None:
         reset._state.marks[solver.CHOICE] = 0
         reset._state.marks[solver.LU_ACTIVE, -1] = 0
         reset.process_block(volts[start:start + 4], out_reset[start:start + 4])
-    assert error_db(out_kept, out_reset) < -140.0
+    assert error_db(out_kept, out_reset) < SAME_DB
     assert kept._state.stats[1] < reset._state.stats[1]  # and the kept guesses save solves
