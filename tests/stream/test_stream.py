@@ -37,6 +37,16 @@ SR = 48000
 PRESET = "crunch"
 
 
+def udp_port_bound(port: int) -> bool:
+    """Whether some socket on this machine has bound UDP ``port`` (/proc/net/udp)."""
+    for table in ("/proc/net/udp", "/proc/net/udp6"):
+        with contextlib.suppress(OSError), open(table) as lines:
+            for line in list(lines)[1:]:
+                if int(line.split()[1].rsplit(":", 1)[1], 16) == port:
+                    return True
+    return False
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -407,14 +417,22 @@ def test_rtp_reaches_ffmpeg_sample_for_sample(tmp_path: Path) -> None:
         stdin=subprocess.DEVNULL,
     )
     try:
-        time.sleep(1.5)  # ffmpeg opens its socket
+        # Send only once ffmpeg listens (a loaded machine starts it slowly).
+        assert wait_until(lambda: udp_port_bound(port), timeout_s=60), "ffmpeg never opened its RTP port"
         signal = offline_reference(1)[: SR * 2].astype(np.float32)[np.newaxis, :] * 0.5
         start = time.perf_counter()
         for i in range(0, signal.shape[1], 64):  # paced like the engine: 64 frames per 1.33 ms
             sender.send(signal[:, i : i + 64])
             while time.perf_counter() < start + (i + 64) / SR:
                 time.sleep(0.0003)
-        time.sleep(0.5)
+        # Until ffmpeg has written every sample (it stops growing if packets were lost).
+        expected, last, still = signal.shape[1] * 4, -1, time.monotonic()
+        while (size := raw.stat().st_size if raw.exists() else 0) < expected:
+            if size != last:
+                last, still = size, time.monotonic()
+            elif time.monotonic() - still > 2.0:
+                break
+            time.sleep(0.05)
     finally:
         receiver.terminate()
         receiver.wait(10)
