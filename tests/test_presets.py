@@ -96,6 +96,19 @@ def test_snapshot_applies_params_and_bypass() -> None:
         ({"name": "x", "snapshots": [{"name": "s", "params": {"ghost.mix": 1}}]}, "'ghost.mix'"),
         ({"name": "x", "chain": [{"effect": "gain"}] * 40}, "chain"),
         ({"name": "x", "tempo_bpm": 1000}, "tempo_bpm"),
+        (
+            {"name": "x", "chain": [{"effect": "circuit", "params": {"netlist": "ts808", "drive": 2}}]},
+            "slot 'circuit': circuit ts808: drive = 2.0 is not allowed: [0, 1]",
+        ),
+        (
+            {"name": "x", "chain": [{"effect": "circuit", "params": {"netlist": "ts808", "fuzz": 1}}]},
+            "circuit ts808: no parameter 'fuzz' (parameters: oversample, drive, tone, level)",
+        ),
+        (
+            {"name": "x", "chain": [{"effect": "circuit", "params": {"oversample": 3}}]},
+            "oversample = 3.0 is not allowed: one of 1, 2, 4, 8, 16",
+        ),
+        ({"name": "x", "chain": [{"effect": "circuit", "params": {"netlist": "no_such"}}]}, "no_such"),
     ],
 )
 def test_bad_presets_are_named(data: dict, message: str) -> None:
@@ -114,3 +127,13 @@ def test_bad_files(tmp_path: Path) -> None:
     (tmp_path / "list.json").write_text(json.dumps([1, 2]))
     with pytest.raises(PresetError, match=r"list\.json"):
         read_preset(tmp_path / "list.json")
+
+
+def test_a_circuit_slot_takes_its_netlists_controls_and_a_numeric_oversample() -> None:
+    """The README's form: the netlist's controls are the slot's parameters."""
+    preset = parse_preset({"name": "Fuzz", "chain": [
+        {"effect": "circuit", "params": {"netlist": "fuzz_face_si", "fuzz": 0.8, "oversample": 2}}]})
+    effect = build_chain(preset).effect("circuit")
+    assert effect.fuzz == pytest.approx(0.8) and effect.oversample == "2"
+    circuit = read_preset("screamer").chain[1]
+    assert circuit.effect == "circuit" and circuit.params["netlist"] == "ts808"

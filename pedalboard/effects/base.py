@@ -109,6 +109,10 @@ class Param:
         if self.kind == "choice":
             if isinstance(value, str) and value in self.choices:
                 return value
+            # Numeric choices ("oversample": 4 in a preset, --set x.oversample=2) name the same choice.
+            if isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, bool) \
+                    and math.isfinite(value) and float(value).is_integer() and f"{int(value)}" in self.choices:
+                return f"{int(value)}"
             raise bad
         if isinstance(value, str) and len(value) <= 4096:
             return value

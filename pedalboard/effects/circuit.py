@@ -95,6 +95,26 @@ class Circuit(Effect):
             raise ParameterError(f"circuit: netlist must be a name or a path, not {netlist!r}")
         return cls(netlist, **data)
 
+    @classmethod
+    def check_params(cls, params: Mapping[str, Any]) -> None:
+        """Validate a preset's circuit slot: the netlist exists and parses, and
+        every other key is ``oversample`` or one of that netlist's controls,
+        in its range (the netlist is parsed, no model is built)."""
+        data = dict(params)
+        netlist = data.pop("netlist", DEFAULT_NETLIST)
+        if not isinstance(netlist, str):
+            raise ParameterError(f"circuit: netlist must be a name or a path, not {netlist!r}")
+        controls = {c.name: Param(c.name, c.default, c.min, c.max, taper=c.taper,  # type: ignore[arg-type]
+                                  label=c.label)
+                    for c in parse_netlist(resolve_netlist(netlist)).controls}
+        specs = {p.name: p for p in cls.PARAMS if p.name != "netlist"} | controls
+        owner = f"circuit {netlist}"
+        for key, value in data.items():
+            spec = specs.get(key)
+            if spec is None:
+                raise ParameterError(f"{owner}: no parameter {key!r} (parameters: {', '.join(specs)})")
+            spec.validate(value, owner=owner)
+
     def param_specs(self) -> tuple[Param, ...]:
         return self.PARAMS + self.__dict__["_control_params"]
 
