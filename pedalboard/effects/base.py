@@ -110,9 +110,11 @@ class Param:
             if isinstance(value, str) and value in self.choices:
                 return value
             # Numeric choices ("oversample": 4 in a preset, --set x.oversample=2) name the same choice.
-            if isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, bool) \
-                    and math.isfinite(value) and float(value).is_integer() and f"{int(value)}" in self.choices:
-                return f"{int(value)}"
+            number = isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, bool)
+            if number and math.isfinite(value) and float(value).is_integer():
+                name = f"{int(value)}"
+                if name in self.choices:
+                    return name
             raise bad
         if isinstance(value, str) and len(value) <= 4096:
             return value
