@@ -36,7 +36,10 @@ if [ ! -f "$stamp" ]; then
   touch "$stamp"
 fi
 
-# Compile the DSP kernels into numba's cache now (about 30 s the first time,
-# 1-2 s when nothing changed), so the pedal's first start and the first
-# circuit in a live chain do not wait for the compiler.
+# Compile the DSP kernels into numba's cache now (a minute or two the first time,
+# 1-2 s when nothing changed): the effects', the generic circuit kernel and
+# every library netlist's own, so the pedal's first start and the first
+# circuit in a live chain do not wait for the compiler (a netlist from outside
+# the library starts on the generic kernel while its own compiles in the
+# background).
 .venv/bin/python -m pedalboard.effects.warm

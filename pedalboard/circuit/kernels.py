@@ -145,10 +145,11 @@ def _write_atomically(path: Path, data: bytes) -> None:
 def pending(path: Path) -> bool:
     """Whether a process is compiling the kernel whose source is ``path``."""
     with _LOCK:
-        proc = _STARTED.get(path)
-        if proc is not None and proc.poll() is None:
+        for started, proc in list(_STARTED.items()):
+            if proc.poll() is not None:  # finished: reaped
+                del _STARTED[started]
+        if path in _STARTED:
             return True
-        _STARTED.pop(path, None)
     with _flock(_marker(path, "lock"), blocking=False) as free:
         return not free
 
