@@ -169,7 +169,13 @@ class Circuit(Effect):
 
     # ---------------------------------------------------------- lifecycle
     def _allocate(self) -> None:
-        self._prototype = self._build_model(self.sample_rate)
+        proto = self._prototype
+        # The model built at creation serves when the rate matches (a second
+        # build would compile the same system again; _reset restores its state).
+        if proto is None or proto.sample_rate != self.sample_rate or \
+                proto.oversample != int(self._values["oversample"]):
+            proto = self._build_model(self.sample_rate)
+        self._prototype = proto
         self._models = [self._prototype] + [self._prototype.copy()
                                             for _ in range(self.channels - 1)]
         self._in = np.zeros(self.max_block)
