@@ -115,10 +115,11 @@ def _block(lines: list[str], depth: int) -> str:
     return "\n".join(pad + line for line in lines) if lines else pad + "pass"
 
 
-def _device_lines(code: int, start: int, p: list[float]) -> list[str]:
+def _device_lines(code: int, start: int, p: list[float], anchored: bool) -> list[str]:
     """Port currents, charges, capacitances and Jacobian block of one device
     at the port voltages ``vec[V]``: the generic ``eval_device`` with the
-    model card's values as literals."""
+    model card's values as literals; ``anchored``: with the junctions'
+    depletion anchors (``eval_device_anchored``, the Newton loop's)."""
     a, b = start, start + 1
     V, CUR, Q, CQ, HQ = solver.V, solver.CUR, solver.Q, solver.CQ, solver.HQ
 
@@ -126,9 +127,22 @@ def _device_lines(code: int, start: int, p: list[float]) -> list[str]:
         constants = p[first:first + DEP_WIDTH]
         if constants[0] == 0.0:  # no junction capacitance: nothing to evaluate
             return f"{charge} = 0.0, 0.0"
+        if anchored:
+            return (f"{charge}, hist[{AI}, {port}], hist[{AM}, {port}] = depletion_anchored("
+                    f"vec[{V}, {port}], hist[{AI}, {port}], hist[{AM}, {port}], "
+                    + ", ".join(lit(v) for v in constants) + ")")
         return (f"{charge} = depletion(vec[{V}, {port}], "
                 + ", ".join(lit(v) for v in constants) + ")")
 
+    AI, AM = solver.AI, solver.AM
+    if code == DIODE and anchored:
+        return [f"di, dg = junction(vec[{V}, {a}], {lit(p[0])}, {lit(p[D_INV_NVT])})",
+                depletion_call(a, "dq, dc", D_DEP),
+                f"dq += {lit(p[6])} * di", f"dc += {lit(p[6])} * dg",
+                f"vec[{Q}, {a}] = dq",
+                f"vec[{CQ}, {a}] = dc",
+                f"vec[{CUR}, {a}] = di + rate2 * dq - hist[{HQ}, {a}]",
+                f"jac[{a}, {a}] = dg + rate2 * dc"]
     if code == DIODE:
         args = ", ".join(lit(v) for v in (p[0], p[D_INV_NVT], p[6],
                                           *p[D_DEP:D_DEP + DEP_WIDTH]))
@@ -181,10 +195,9 @@ def kernel_source(codes: np.ndarray, starts: np.ndarray, rows: np.ndarray,
     core_eval: list[str] = []
     all_eval: list[str] = []
     for code, start, params in devices:
-        lines = _device_lines(code, start, params)
-        all_eval += lines
+        all_eval += _device_lines(code, start, params, anchored=False)
         if start < KC:
-            core_eval += lines
+            core_eval += _device_lines(code, start, params, anchored=True)
     jacobian: list[str] = []  # J = F G - I, column by column (G: the device blocks)
     accept: list[str] = []  # currents and charges moved to the final voltages
     for c in range(KC):
@@ -243,7 +256,8 @@ import math
 
 import numba
 
-from pedalboard.circuit.devices import bjt_point, depletion, diode_point, jfet_point, junction
+from pedalboard.circuit.devices import bjt_point, depletion, depletion_anchored, diode_point
+from pedalboard.circuit.devices import jfet_point, junction
 from pedalboard.circuit.devices import pnjlim
 from pedalboard.circuit.solver import _dot, _push
 $IMPORT_GENERAL

@@ -279,11 +279,17 @@ def is_ground(node: str) -> bool:
 def junction(v: float, i_s: float, inv_nvt: float) -> tuple[float, float]:
     """Shockley current and conductance (``inv_nvt`` = 1/(n Vt)); the
     exponential is continued linearly above 80 thermal voltages so a wild
-    Newton step cannot overflow. One exponential gives both."""
+    Newton step cannot overflow, and dropped below -40 (deep reverse bias).
+    One exponential gives both."""
     arg = v * inv_nvt
     if arg > 80.0:
         e80 = math.exp(80.0)
         return i_s * (e80 * (1.0 + arg - 80.0) - 1.0), i_s * e80 * inv_nvt
+    if arg < -40.0:
+        # exp(arg) < 5e-18: the current is -IS to the last bit (1 - e rounds
+        # to 1) and the conductance < 1e-17 IS/(n Vt), below gmin by far
+        # (it only shapes Newton's Jacobian): no exponential needed.
+        return -i_s, 0.0
     e = math.exp(arg)
     return i_s * (e - 1.0), i_s * e * inv_nvt
 
@@ -331,6 +337,45 @@ def depletion(v: float, cj0: float, fcv: float, inv_vj: float, m: float, qk: flo
         sm = math.exp(-m * math.log(s))  # s**-m
         return qk * (1.0 - s * sm), cj0 * sm
     return qa + qb * (v - fcv) + qc * (v * v - fcv * fcv), qb + cc * v
+
+
+#: A junction's depletion anchor (see :func:`depletion_anchored`) serves
+#: voltages whose ``s = 1 - v/vj`` is within this fraction of the anchor's.
+ANCHOR_REACH = 0.05
+
+
+@jit
+def depletion_anchored(v: float, a_inv: float, a_sm: float, cj0: float, fcv: float,
+                       inv_vj: float, m: float, qk: float, qa: float, qb: float, qc: float,
+                       cc: float) -> tuple[float, float, float, float]:
+    """:func:`depletion` without its exp and log near an *anchor*: a point
+    ``s0`` where ``s0^-m`` was computed exactly, kept by the caller as
+    ``a_inv = 1/s0`` and ``a_sm = s0^-m`` (``a_sm = 0``: none yet). With
+    ``s = s0 (1 - x)``, ``s^-m = s0^-m (1 - x)^-m`` and the binomial series to
+    x^4 leaves ``m(m+1)(m+2)(m+3)(m+4)/120 x^5``: below 4e-8 of the
+    capacitance for |x| <= :data:`ANCHOR_REACH` and M <= 0.5 (a charge error
+    of ~1e-19 C on a transistor's junction). Farther away, the exact value,
+    which becomes the new anchor. Returns (q, c, a_inv, a_sm).
+
+    A junction moves a few millivolts per oversampled step except on the
+    edges of a clipped wave, so most evaluations (all but the first of a
+    step's Newton iterations, and most first ones) need no transcendental:
+    on a Fuzz Face two of every step's four depletion evaluations were an
+    exp and a log each."""
+    if cj0 == 0.0:
+        return 0.0, 0.0, a_inv, a_sm
+    if v >= fcv:
+        return qa + qb * (v - fcv) + qc * (v * v - fcv * fcv), qb + cc * v, a_inv, a_sm
+    s = 1.0 - v * inv_vj
+    x = 1.0 - s * a_inv
+    if a_sm > 0.0 and abs(x) <= ANCHOR_REACH:
+        sm = a_sm * (1.0 + m * x * (1.0 + (m + 1.0) / 2.0 * x * (
+            1.0 + (m + 2.0) / 3.0 * x * (1.0 + (m + 3.0) / 4.0 * x))))
+    else:
+        sm = math.exp(-m * math.log(s))  # s**-m
+        a_inv = 1.0 / s
+        a_sm = sm
+    return qk * (1.0 - s * sm), cj0 * sm, a_inv, a_sm
 
 
 @jit
@@ -432,6 +477,62 @@ def eval_device(d: int, codes: np.ndarray, starts: np.ndarray, rows: np.ndarray,
         qc, cc = depletion(vbc, rows[d, k], rows[d, k + 1], rows[d, k + 2], rows[d, k + 3],
                            rows[d, k + 4], rows[d, k + 5], rows[d, k + 6], rows[d, k + 7],
                            rows[d, k + 8])
+    else:
+        j1, j2, g11, g12, g21, g22 = jfet_point(vec[V, p], vec[V, p + 1], rows[d, 0],
+                                                rows[d, 1], rows[d, 2], rows[d, 3],
+                                                rows[d, J_INV_NVT])
+        qe = ce = qc = cc = 0.0
+    vec[Q, p] = qe
+    vec[Q, p + 1] = qc
+    vec[CQ, p] = ce
+    vec[CQ, p + 1] = cc
+    vec[CUR, p] = j1 + rate2 * qe - hq[p]
+    vec[CUR, p + 1] = j2 + rate2 * qc - hq[p + 1]
+    jac[p, p] = g11 + rate2 * ce
+    jac[p, p + 1] = g12
+    jac[p + 1, p] = g21
+    jac[p + 1, p + 1] = g22 + rate2 * cc
+
+
+@array_jit
+def eval_device_anchored(d: int, codes: np.ndarray, starts: np.ndarray, rows: np.ndarray,
+                         vec: np.ndarray, rate2: float, hq: np.ndarray, ai: np.ndarray,
+                         am: np.ndarray, jac: np.ndarray) -> None:
+    """:func:`eval_device` with the junctions' depletion anchors ``ai``,
+    ``am`` (by port: :func:`depletion_anchored`), which it reads and moves:
+    the Newton loop's evaluation. ``eval_device`` stays exact (the DC
+    operating point, the failure path)."""
+    code = codes[d]
+    p = starts[d]
+    if code == DIODE:
+        k = D_DEP
+        i, g = junction(vec[V, p], rows[d, 0], rows[d, D_INV_NVT])
+        q, c, ai[p], am[p] = depletion_anchored(vec[V, p], ai[p], am[p], rows[d, k],
+                                                rows[d, k + 1], rows[d, k + 2],
+                                                rows[d, k + 3], rows[d, k + 4],
+                                                rows[d, k + 5], rows[d, k + 6],
+                                                rows[d, k + 7], rows[d, k + 8])
+        q += rows[d, 6] * i  # transit-time (diffusion) charge, as diode_point
+        c += rows[d, 6] * g
+        vec[Q, p] = q
+        vec[CQ, p] = c
+        vec[CUR, p] = i + rate2 * q - hq[p]
+        jac[p, p] = g + rate2 * c
+        return
+    if code == BJT:
+        vbe = vec[V, p]
+        vbc = vec[V, p + 1]
+        j1, j2, g11, g12, g21, g22 = bjt_point(vbe, vbc, rows[d, 0], rows[d, Q_INV_BF],
+                                               rows[d, Q_INV_BR], rows[d, Q_INV_NF],
+                                               rows[d, Q_INV_NR], rows[d, 5])
+        k = Q_DEP_E
+        qe, ce, ai[p], am[p] = depletion_anchored(
+            vbe, ai[p], am[p], rows[d, k], rows[d, k + 1], rows[d, k + 2], rows[d, k + 3],
+            rows[d, k + 4], rows[d, k + 5], rows[d, k + 6], rows[d, k + 7], rows[d, k + 8])
+        k = Q_DEP_C
+        qc, cc, ai[p + 1], am[p + 1] = depletion_anchored(
+            vbc, ai[p + 1], am[p + 1], rows[d, k], rows[d, k + 1], rows[d, k + 2], rows[d, k + 3],
+            rows[d, k + 4], rows[d, k + 5], rows[d, k + 6], rows[d, k + 7], rows[d, k + 8])
     else:
         j1, j2, g11, g12, g21, g22 = jfet_point(vec[V, p], vec[V, p + 1], rows[d, 0],
                                                 rows[d, 1], rows[d, 2], rows[d, 3],

@@ -195,6 +195,7 @@ class CircuitModel:
         s.hist[solver.V1] = op.port_volts
         s.hist[solver.V2] = op.port_volts
         s.hist[solver.V3] = op.port_volts
+        s.hist[solver.AI] = s.hist[solver.AM] = 0.0  # no depletion anchors yet
         if s.hist.shape[1]:
             s.hist[solver.HQ] = self.rate2 * port_currents(self.system, op.port_volts)[2]
             Wp = self._mats[0]

@@ -74,6 +74,7 @@ from pedalboard.circuit.devices import (
     Q,
     V,
     eval_device,
+    eval_device_anchored,
     junction,
     pnjlim,
 )
@@ -93,9 +94,11 @@ FREEZE_THERMAL_VOLTAGES = 40.0
 P, RES, SOL, DV, RHS, XN, G0, G1, G2 = range(DEVICE_ROWS, DEVICE_ROWS + 9)
 SCRATCH_ROWS = DEVICE_ROWS + 9
 #: Rows of the per-channel history array: v[n-1], v[n-2], charge history,
-#: p[n-1], p[n-2], v[n-3].
-V1, V2, HQ, P1, P2, V3 = range(6)
-HISTORY_ROWS = 6
+#: p[n-1], p[n-2], v[n-3], and each junction's depletion anchor (1/s0 and
+#: s0^-m, see :func:`pedalboard.circuit.devices.depletion_anchored`; zero:
+#: none yet).
+V1, V2, HQ, P1, P2, V3, AI, AM = range(8)
+HISTORY_ROWS = 8
 #: Columns of ``port_info`` (float): n*Vt, critical voltage, freeze threshold.
 VT, VCRIT, OFF = range(3)
 #: Columns of ``port_int`` (int): first and last+1 port of the port's device, device index.
@@ -184,8 +187,9 @@ def lu_solve(J: np.ndarray, vec: np.ndarray, n: int, pivots: np.ndarray) -> bool
     return True
 
 
-#: The same, inlined into the Newton loop (the fallback path calls the other).
-eval_device_inline = inline(getattr(eval_device, "py_func", eval_device))
+#: The Newton loop's device evaluation (depletion anchors), inlined; the
+#: fallback path calls the exact ``eval_device``.
+eval_device_inline = inline(getattr(eval_device_anchored, "py_func", eval_device_anchored))
 
 
 @inline
@@ -438,7 +442,7 @@ def _linear_update(u: float, Ws: np.ndarray, x: np.ndarray, vec: np.ndarray) -> 
     return y
 
 
-@jit
+@inline
 def _push(hist: np.ndarray, position: int, value: float) -> int:
     """Write ``value`` into a doubled ring buffer (so a dot product never
     wraps) one slot before ``position``; returns the new position."""
@@ -451,7 +455,7 @@ def _push(hist: np.ndarray, position: int, value: float) -> int:
     return pos
 
 
-@jit
+@inline
 def _dot(a: np.ndarray, b: np.ndarray, offset: int) -> float:
     """``a . b[offset:offset + len(a)]`` in four interleaved partial sums: a
     single running sum is a chain of dependent additions (the resampler's
@@ -525,7 +529,7 @@ def run_circuit(inp: np.ndarray, out: np.ndarray, Wp: np.ndarray, Ws: np.ndarray
                             for d in range(codes.shape[0]):
                                 if marks[FROZEN, starts[d]] == 0:
                                     eval_device_inline(d, codes, starts, rows, vec, rate2,
-                                                       hist[HQ], jac)
+                                                       hist[HQ], hist[AI], hist[AM], jac)
                             if marks[ACTIVE, active - 1] == active - 1:
                                 _residual_and_jacobian_full(active, F, port_int, vec, jac, J)
                             else:
@@ -590,7 +594,8 @@ def solve_step_general(whole_step: bool, passes: int, F: np.ndarray, codes: np.n
             stats[1] += 1
             for d in range(codes.shape[0]):
                 if marks[FROZEN, starts[d]] == 0:
-                    eval_device_inline(d, codes, starts, rows, vec, rate2, hist[HQ], jac)
+                    eval_device_inline(d, codes, starts, rows, vec, rate2, hist[HQ], hist[AI],
+                                       hist[AM], jac)
             if marks[ACTIVE, active - 1] == active - 1:
                 _residual_and_jacobian_full(active, F, port_int, vec, jac, J)
             else:
