@@ -147,6 +147,11 @@ def start_pedal(*, audio: str = "auto", jack_server: str | None = None, preset: 
         control = ControlServer(controller, socket_path(data_dir))
         control.start()
         pedal.add("control socket", control.stop)
+        # MIDI before the engine, and stopped after it: rtmidi's JACK calls
+        # (port register, connect, close) hold the GIL while they wait for the
+        # JACK server, and the server may be waiting for the engine's client,
+        # whose callbacks need the GIL: a deadlock at start or at Ctrl-C.
+        _start_devices(pedal, controller, device, keyboard, echo)
         engine.start()
         pedal.add("engine", engine.stop)
         status = engine.status()
@@ -156,7 +161,6 @@ def start_pedal(*, audio: str = "auto", jack_server: str | None = None, preset: 
         if device.footswitch:
             switches = ", ".join(fs.name + (f" (key {fs.key})" if fs.key else "") for fs in device.footswitch)
             echo(f"footswitches: {switches}; mapping in {config or data_dir / 'pedal.toml'}")
-        _start_devices(pedal, controller, device, keyboard, echo)
         if server:
             child = start_web_service(data_dir, host, port, server_args, scheme)
             if child is not None:
