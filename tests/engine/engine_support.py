@@ -123,7 +123,7 @@ def wait_until(predicate, timeout_s: float = 20.0, what: str = "condition") -> N
         time.sleep(0.01)
 
 
-def without_xruns(engine, take, attempts: int = 6):
+def without_xruns(engine, take, attempts: int = 10):
     """Run ``take()`` until one run sees no xrun (JACK tells every client of
     any client's xrun) and return its result.
 
