@@ -177,6 +177,8 @@ def compile_in_background(model: CircuitModel, kernel: Any,
                                 start_new_session=True, env=env)
     with _LOCK:
         _STARTED[path] = proc
+    # reaped when it ends, not at the next compile: no zombie for the pedal's lifetime
+    threading.Thread(target=proc.wait, name="kernel-compile-reaper", daemon=True).start()
     return proc
 
 
