@@ -75,16 +75,17 @@ class Pedal:
         config = parse_config(CONFIG)
         self.controller = Controller(self.store, self.engine, actions=config.action_map())
         self.controller.start()
-        self.engine.start()
         self.switches = Footswitches(self.controller, config)
         os.environ["JACK_DEFAULT_SERVER"] = server.name  # rtmidi's JACK API finds the server so
+        # MIDI before the engine and closed after it, as `pedal run` does (docs/engine.md)
         self.midi = MidiLink(self.controller, Midi(api="jack", in_port="virtual"), client_name="pedal-midi")
         self.midi.open()
+        self.engine.start()
 
     def close(self) -> None:
-        self.midi.close()
         self.switches.close()
         self.engine.stop()
+        self.midi.close()
         self.store.close()
 
 
@@ -194,13 +195,20 @@ def main() -> None:
     rng = random.Random(5)
     load_start = os.getloadavg()[0]
     server = Server()
-    monitor = Monitor(server)
     feeder = server.client("jack_simple_client", "simple", server.name)
     data_dir = Path(tempfile.mkdtemp(prefix="pd-bench-"))
     pedal: Pedal | None = None
-    keys = None
+    monitor: Monitor | None = None
+    import rtmidi
+
+    # Every rtmidi JACK call before the first Python JACK client and after the
+    # last one (docs/engine.md): rtmidi waits on the server holding the GIL.
+    os.environ["JACK_DEFAULT_SERVER"] = server.name
+    keys = rtmidi.MidiOut(rtmidi.API_UNIX_JACK, name="bench-keys")
+    keys.open_virtual_port("send")
     try:
         pedal = Pedal(server, data_dir)
+        monitor = Monitor(server)
         c, engine = pedal.controller, pedal.engine
         wait_for_ports(monitor, "pedal:in_1")
         for port in monitor.client.get_all_connections("simple:output1"):
@@ -236,10 +244,6 @@ def main() -> None:
                         measure(engine, stomp("fs2"), args.events, rng)))
         print(rows[-1], flush=True)
 
-        import rtmidi
-
-        keys = rtmidi.MidiOut(rtmidi.API_UNIX_JACK, name="bench-keys")
-        keys.open_virtual_port("send")
         monitor.connect("bench-keys:send", pedal.midi.in_port_name)
         presets = len(c.preset_order())
         program = [0]
@@ -273,14 +277,14 @@ def main() -> None:
         print(f"chains built ahead: {c.prefetch.hits} used, {c.prefetch.misses} built at the switch")
         xruns = monitor.xruns - xruns
     finally:
-        if keys is not None:
-            keys.close_port()
-            keys.delete()
+        if monitor is not None:
+            monitor.close()
         if pedal is not None:
             pedal.close()
+        keys.close_port()
+        keys.delete()
         feeder.terminate()
         feeder.wait(timeout=10)
-        monitor.close()
         server.stop()
         shutil.rmtree(data_dir, ignore_errors=True)
     args.out.parent.mkdir(parents=True, exist_ok=True)
