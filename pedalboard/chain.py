@@ -26,19 +26,19 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from typing import Any, Union
 
-import numba
 import numpy as np
 
 from pedalboard.effects.base import MAX_BLOCK, Effect, as_block
 from pedalboard.effects.dsp import sanitize
 from pedalboard.errors import ParameterError
+from pedalboard.jit import kernel
 
 #: Crossfade length of a bypass toggle.
 BYPASS_FADE_MS = 10.0
 #: Crossfade length of a parallel mix change.
 MIX_GLIDE_MS = 20.0
 
-jit = numba.njit(cache=True, nogil=True)
+jit = kernel()
 
 
 @jit

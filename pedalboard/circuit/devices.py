@@ -28,10 +28,10 @@ import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-import numba
 import numpy as np
 
 from pedalboard.circuit.netlist import GROUND, Element
+from pedalboard.jit import kernel
 
 #: ngspice's constants (const.h), so the thermal voltage matches to the last digit.
 BOLTZMANN = 1.38064852e-23
@@ -62,10 +62,10 @@ Q_INV_BF, Q_INV_BR, Q_INV_NF, Q_INV_NR, Q_DEP_E, Q_DEP_C = 17, 18, 19, 20, 21, 3
 J_INV_NVT = 5
 #: Number of :func:`depletion_constants`.
 DEP_WIDTH = 9
-jit = numba.njit(cache=True, nogil=True, error_model="numpy")
+jit = kernel(error_model="numpy")
 #: Array code runs without numba's reference counting (see
 #: :mod:`pedalboard.circuit.solver`): it is the per-step path.
-array_jit = numba.njit(cache=True, nogil=True, error_model="numpy", _nrt=False)
+array_jit = kernel(error_model="numpy", _nrt=False)
 
 
 # -------------------------------------------------------------- primitives

@@ -63,7 +63,6 @@ from __future__ import annotations
 
 import math
 
-import numba
 import numpy as np
 
 from pedalboard.circuit.devices import (
@@ -78,6 +77,7 @@ from pedalboard.circuit.devices import (
     junction,
     pnjlim,
 )
+from pedalboard.jit import kernel
 
 __all__ = ["SCRATCH_ROWS", "fuse", "run_circuit", "solve_step_general"]
 MAX_ITERATIONS = 60
@@ -116,8 +116,8 @@ MARK_ROWS = 5
 #: per oversampled step for nothing (measured: 557 ns -> 1.4 ns per call in
 #: isolation). Without the runtime the kernel also cannot allocate: any
 #: array creation here fails to compile.
-jit = numba.njit(cache=True, nogil=True, error_model="numpy", _nrt=False)
-inline = numba.njit(cache=True, nogil=True, error_model="numpy", _nrt=False, inline="always")
+jit = kernel(error_model="numpy", _nrt=False)
+inline = kernel(error_model="numpy", _nrt=False, inline="always")
 
 
 def fuse(A: np.ndarray, B: np.ndarray, b: np.ndarray, C: np.ndarray, D: np.ndarray,

@@ -38,7 +38,6 @@ from __future__ import annotations
 import math
 from pathlib import Path
 
-import numba
 import numpy as np
 import soundfile as sf
 import soxr
@@ -47,6 +46,7 @@ from pedalboard.effects.base import Effect, Param
 from pedalboard.effects.dsp import DENORMAL_FLOOR, db_to_gain, jit
 from pedalboard.effects.registry import register
 from pedalboard.errors import AudioFileError
+from pedalboard.jit import kernel
 
 #: Taps in the direct-form head and in each FFT partition of the tail.
 PARTITION = 256
@@ -194,7 +194,7 @@ def _irfft(in_re, in_im, x, zr, zi, reverse, cos_t, sin_t, cos_n, sin_n) -> None
 
 
 # ------------------------------------------------------------------ kernel
-@numba.njit(cache=True, nogil=True, fastmath=True)
+@kernel(fastmath=True)
 def _spectral_sum(h_re, h_im, x_re, x_im, newest, acc_re, acc_im) -> None:
     """``acc = sum_p H_p * X[newest - p]``: the frequency-domain delay line
     (complex multiply-accumulate, vectorised)."""
@@ -235,7 +235,7 @@ def _partition_step(c, seg, spec, fdl_re, fdl_im, slot, h_re, h_im, acc_re,
     slot[c] = s + 1 if s + 1 < depth else 0
 
 
-@numba.njit(cache=True, nogil=True, fastmath=True)
+@kernel(fastmath=True)
 def _head_fir(head_reversed, line, out, frames) -> None:
     """Direct-form FIR: ``out[i] = sum_k head[k] * x[i - k]``. ``fastmath`` lets
     the sums vectorise, and four outputs at a time give the CPU four

@@ -15,8 +15,9 @@ from __future__ import annotations
 
 import math
 
-import numba
 import numpy as np
+
+from pedalboard.jit import kernel
 
 #: Any state value smaller than this is flushed to zero, so silence after
 #: sound never decays into denormals (which are ~100x slower on x86).
@@ -24,7 +25,7 @@ DENORMAL_FLOOR = 1e-25
 #: Inputs are clamped to +-this (about +36 dBFS): huge values cannot overflow state.
 INPUT_LIMIT = 64.0
 
-jit = numba.njit(cache=True, nogil=True, fastmath=False)
+jit = kernel(fastmath=False)
 
 
 @jit

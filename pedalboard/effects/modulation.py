@@ -31,9 +31,9 @@ from __future__ import annotations
 
 import math
 
-import numba
 import numpy as np
 
+from pedalboard import jit as _jit
 from pedalboard.effects.base import Effect, Param
 from pedalboard.effects.dsp import DENORMAL_FLOOR
 from pedalboard.effects.registry import register
@@ -63,7 +63,7 @@ TWO_PI = 2.0 * math.pi
 #: Every sample still follows the same code path, so results do not depend
 #: on block boundaries.
 FAST_MATH = {"contract", "reassoc", "nsz", "arcp"}
-kernel = numba.njit(cache=True, nogil=True, fastmath=FAST_MATH)
+kernel = _jit.kernel(fastmath=FAST_MATH)
 
 
 def synced_rate_hz(sync: str, bpm: float) -> float:
@@ -95,7 +95,7 @@ def _channel_offsets(channels: int) -> np.ndarray:
 
 
 # ------------------------------------------------------------------ kernels
-@numba.njit(cache=True, nogil=True, fastmath=FAST_MATH, inline="always")
+@_jit.kernel(fastmath=FAST_MATH, inline="always")
 def _sin_cycles(phase: float) -> float:
     """sin(2*pi*phase) for phase in [0, 1): fold to q in [-1/4, 1/4], then
     an odd 9th-degree polynomial in q fitted for the least maximum error
@@ -111,7 +111,7 @@ def _sin_cycles(phase: float) -> float:
         81.60100443664297 + q2 * (-76.54979109264555 + q2 * 39.536776035475974))))
 
 
-@numba.njit(cache=True, nogil=True, fastmath=FAST_MATH, inline="always")
+@_jit.kernel(fastmath=FAST_MATH, inline="always")
 def _triangle_cycles(phase: float) -> float:
     """Triangle in [-1, 1] aligned with the sine: 0 at 0, +1 at 1/4, -1 at 3/4."""
     if phase < 0.25:

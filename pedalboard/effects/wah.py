@@ -29,9 +29,9 @@ from __future__ import annotations
 
 import math
 
-import numba
 import numpy as np
 
+from pedalboard import jit as _jit
 from pedalboard.effects.base import Effect, Param
 from pedalboard.effects.dsp import DENORMAL_FLOOR
 from pedalboard.effects.registry import register
@@ -40,7 +40,7 @@ MODES = ("manual", "auto")
 
 #: Fused multiply-adds and reassociation in the filter loop, but no
 #: "no NaN/inf" assumptions (see pedalboard.effects.modulation).
-kernel = numba.njit(cache=True, nogil=True, fastmath={"contract", "reassoc", "nsz", "arcp"})
+kernel = _jit.kernel(fastmath={"contract", "reassoc", "nsz", "arcp"})
 
 
 def wah_frequency_hz(position: float, low_hz: float, high_hz: float) -> float:

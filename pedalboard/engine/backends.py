@@ -31,10 +31,10 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import numba
 import numpy as np
 
 from pedalboard.errors import PedalError
+from pedalboard.jit import kernel
 
 ProcessFn = Callable[[int], None]
 
@@ -81,14 +81,14 @@ class Backend:
 
 
 # ---------------------------------------------------------------- kernels
-@numba.njit(cache=True, nogil=True)
+@kernel()
 def _deinterleave_first(src: np.ndarray, dst: np.ndarray, frames: int) -> None:
     """dst[0, :frames] = src[:frames, 0] (device input (frames, ch) -> (1, frames))."""
     for i in range(frames):
         dst[0, i] = src[i, 0]
 
 
-@numba.njit(cache=True, nogil=True)
+@kernel()
 def _interleave(src: np.ndarray, dst: np.ndarray, frames: int) -> None:
     """dst[:frames, c] = src[c, :frames] (engine (ch, frames) -> device (frames, ch))."""
     channels = dst.shape[1]
@@ -97,7 +97,7 @@ def _interleave(src: np.ndarray, dst: np.ndarray, frames: int) -> None:
             dst[i, c] = src[c, i]
 
 
-@numba.njit(cache=True, nogil=True)
+@kernel()
 def _loop_read(source: np.ndarray, position: int, dst: np.ndarray, frames: int, loop: bool) -> int:
     """Copy ``frames`` samples of ``source`` from ``position`` into dst[0];
     wrap when looping, else pad with silence. Returns the new position."""

@@ -32,7 +32,6 @@ import weakref
 from collections.abc import Callable
 from typing import Any
 
-import numba
 import numpy as np
 
 from pedalboard.chain import Chain
@@ -41,6 +40,7 @@ from pedalboard.engine.meters import Meters
 from pedalboard.engine.queue import CommandQueue, Ring
 from pedalboard.engine.tap import OutputRing, Tap
 from pedalboard.errors import ParameterError
+from pedalboard.jit import kernel
 
 #: Largest period any backend may hand the engine; buffers and chains are
 #: prepared for it once, so a JACK period change needs no reallocation.
@@ -59,7 +59,7 @@ STAMP_HISTORY = 1024
 
 _PARAM, _BYPASS, _SNAPSHOT, _TEMPO, _MUTE, _CHAIN = range(6)
 
-jit = numba.njit(cache=True, nogil=True)
+jit = kernel()
 
 
 @jit

@@ -18,8 +18,9 @@ from __future__ import annotations
 
 import math
 
-import numba
 import numpy as np
+
+from pedalboard.jit import kernel
 
 #: Blocks of DSP-load history (about 5.5 s at 64 frames, 48 kHz).
 LOAD_HISTORY = 4096
@@ -29,7 +30,7 @@ PEAK_FALL_DB_PER_S = 20.0
 SILENCE_DB = -120.0
 
 
-@numba.njit(cache=True, nogil=True)
+@kernel()
 def block_peak(block: np.ndarray) -> float:
     """Largest absolute sample of a (channels, frames) block."""
     peak = 0.0

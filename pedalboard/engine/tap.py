@@ -25,8 +25,9 @@ import contextlib
 import time
 from multiprocessing import resource_tracker, shared_memory
 
-import numba
 import numpy as np
+
+from pedalboard.jit import kernel
 
 MAGIC = 0x5045_4441_4C52_4E47  # "PEDALRNG"
 VERSION = 1
@@ -40,7 +41,7 @@ WRITER_MARGIN = 4096
 _CREATED_HERE: set[str] = set()
 
 
-@numba.njit(cache=True, nogil=True)
+@kernel()
 def _ring_write(data: np.ndarray, start: int, block: np.ndarray) -> None:
     """Write ``block`` (channels_in, frames) at frame ``start`` of ``data``
     (capacity, channels); a mono block fills every ring channel."""
