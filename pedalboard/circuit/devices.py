@@ -25,6 +25,7 @@ so the capacitance is part of the nonlinear port current (charge-conserving).
 from __future__ import annotations
 
 import math
+import types
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -566,3 +567,32 @@ def pnjlim(vnew: float, vold: float, vt: float, vcrit: float) -> float:
         if vnew < arg:
             return arg
     return vnew
+
+
+
+def _inlined(names: tuple[str, ...]) -> dict[str, object]:
+    """Copies of these scalar model functions that numba inlines into their
+    caller at IR level, calling each other's copies (``bjt_point`` inlines
+    ``junction``), for the per-circuit kernels (:mod:`.codegen`).
+
+    A call of a compiled numba function from another is a real call: LLVM
+    never inlines across numba's per-function libraries, and numba's calling
+    convention adds a status word and a store of every returned tuple. On a
+    TS808 step that was 35-40 calls; inlined, the step took 11 % less time
+    and a Fuzz Face's 17 % less (docs/circuit-findings.md section 8). The
+    generic kernel keeps the ordinary functions: inlining them there would
+    lengthen its compile, which is the cold start's cost."""
+    namespace = dict(globals())  # the copies' globals: names resolve to the copies
+    copies: dict[str, object] = {}
+    for name in names:
+        f = globals()[name].py_func
+        twin = types.FunctionType(f.__code__, namespace, name, f.__defaults__, f.__closure__)
+        twin.__doc__ = f.__doc__
+        copies[name] = kernel(error_model="numpy", _nrt=False, inline="always")(twin)
+    namespace.update(copies)
+    return copies
+
+
+#: The inlined model functions (see :func:`_inlined`), by name.
+INLINE_MODELS = _inlined(("junction", "depletion", "depletion_anchored", "diode_point",
+                          "bjt_point", "_shichman_hodges", "jfet_point", "pnjlim"))
