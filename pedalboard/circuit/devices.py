@@ -569,7 +569,6 @@ def pnjlim(vnew: float, vold: float, vt: float, vcrit: float) -> float:
     return vnew
 
 
-
 def _inlined(names: tuple[str, ...]) -> dict[str, object]:
     """Copies of these scalar model functions that numba inlines into their
     caller at IR level, calling each other's copies (``bjt_point`` inlines
