@@ -58,7 +58,6 @@ import hashlib
 import importlib.util
 import math
 import os
-import re
 import string
 import sys
 import tempfile
@@ -126,7 +125,11 @@ def _device_lines(code: int, start: int, p: list[float], anchored: bool) -> list
     """Port currents, charges, capacitances and Jacobian block of one device
     at the port voltages ``vec[V]``: the generic ``eval_device`` with the
     model card's values as literals; ``anchored``: with the junctions'
-    depletion anchors (``eval_device_anchored``, the Newton loop's)."""
+    depletion anchors (``eval_device_anchored``, the Newton loop's), whose
+    model functions are inlined (``devices.INLINE_MODELS``); without, the
+    failure path's, rare, whose functions are called (``called.``), which
+    keeps the compile shorter."""
+    call = "" if anchored else "called."
     a, b = start, start + 1
     V, CUR, Q, CQ, HQ = solver.V, solver.CUR, solver.Q, solver.CQ, solver.HQ
 
@@ -138,7 +141,7 @@ def _device_lines(code: int, start: int, p: list[float], anchored: bool) -> list
             return (f"{charge}, hist[{AI}, {port}], hist[{AM}, {port}] = depletion_anchored("
                     f"vec[{V}, {port}], hist[{AI}, {port}], hist[{AM}, {port}], "
                     + ", ".join(lit(v) for v in constants) + ")")
-        return (f"{charge} = depletion(vec[{V}, {port}], "
+        return (f"{charge} = called.depletion(vec[{V}, {port}], "
                 + ", ".join(lit(v) for v in constants) + ")")
 
     AI, AM = solver.AI, solver.AM
@@ -153,7 +156,7 @@ def _device_lines(code: int, start: int, p: list[float], anchored: bool) -> list
     if code == DIODE:
         args = ", ".join(lit(v) for v in (p[0], p[D_INV_NVT], p[6],
                                           *p[D_DEP:D_DEP + DEP_WIDTH]))
-        return [f"di, dg, dq, dc = diode_point(vec[{V}, {a}], {args})",
+        return [f"di, dg, dq, dc = called.diode_point(vec[{V}, {a}], {args})",
                 f"vec[{Q}, {a}] = dq",
                 f"vec[{CQ}, {a}] = dc",
                 f"vec[{CUR}, {a}] = di + rate2 * dq - hist[{HQ}, {a}]",
@@ -161,12 +164,12 @@ def _device_lines(code: int, start: int, p: list[float], anchored: bool) -> list
     if code == BJT:
         args = ", ".join(lit(v) for v in (p[0], p[Q_INV_BF], p[Q_INV_BR], p[Q_INV_NF],
                                           p[Q_INV_NR], p[5]))
-        lines = [f"t1, t2, t11, t12, t21, t22 = bjt_point(vec[{V}, {a}], vec[{V}, {b}], "
+        lines = [f"t1, t2, t11, t12, t21, t22 = {call}bjt_point(vec[{V}, {a}], vec[{V}, {b}], "
                  f"{args})",
                  depletion_call(a, "qe, ce", Q_DEP_E),
                  depletion_call(b, "qc, cc", Q_DEP_C)]
     else:
-        lines = [f"t1, t2, t11, t12, t21, t22 = jfet_point(vec[{V}, {a}], vec[{V}, {b}], "
+        lines = [f"t1, t2, t11, t12, t21, t22 = {call}jfet_point(vec[{V}, {a}], vec[{V}, {b}], "
                  + ", ".join(lit(v) for v in (*p[:4], p[J_INV_NVT])) + ")",
                  "qe = ce = qc = cc = 0.0"]
     return [*lines,
@@ -193,6 +196,7 @@ def _products(W: str, rows: int, nx: int, k: int) -> list[str]:
         lines += [f"for j in range({k}):", f"    z = vec[{solver.CUR}, j]"]
         lines += [f"    a{i} += {W}[{i}, {nx + 2} + j] * z" for i in range(rows)]
     return lines
+
 
 #: Newton systems up to this size are solved in local variables (below).
 UNROLLED_SOLVE_PORTS = 6
@@ -273,10 +277,7 @@ def kernel_source(codes: np.ndarray, starts: np.ndarray, rows: np.ndarray,
     core_eval: list[str] = []
     all_eval: list[str] = []
     for code, start, params in devices:
-        # the failure path (rare): calls, not inlined copies, to keep the compile short
-        all_eval += [re.sub(r"\b(bjt_point|depletion|diode_point|jfet_point|junction)\(",
-                            r"called.\1(", line)
-                     for line in _device_lines(code, start, params, anchored=False)]
+        all_eval += _device_lines(code, start, params, anchored=False)
         if start < KC:
             core_eval += _device_lines(code, start, params, anchored=True)
     jacobian: list[str] = []  # J = F G - I, column by column (G: the device blocks)
@@ -307,14 +308,14 @@ def kernel_source(codes: np.ndarray, starts: np.ndarray, rows: np.ndarray,
                              + [f"vec[{S.P}, {i}] = a{i}" for i in range(K)], 4),
         "STATE_UPDATE": _block(_products("Ws", NX + 1, NX, K)
                                + [f"x[{i}] = a{i}" for i in range(NX)] + [f"y = a{NX}"], 4),
-        "K": K, "NX": NX, "KC": KC, "K1": K + 1, "NXP": NX + 1, "NX1": NX + 1, "NX2": NX + 2,
+        "K": K, "NX": NX, "KC": KC,
         "MAXIT": S.MAX_ITERATIONS, "TOL": lit(S.STEP_TOLERANCE_VOLTS),
         "FP": _fingerprint(), "ND": len(devices),
         "CORE_EVAL": _block(core_eval, 6), "ALL_EVAL": _block(all_eval, 6),
         "ACCEPT": _block(accept, 7),
         "FROZEN_CURRENTS": _block(frozen_currents, 5),
     }
-    for name in ("V", "CUR", "Q", "CQ", "P", "RES", "SOL", "DV", "RHS", "XN", "G0", "G1", "G2",
+    for name in ("V", "CUR", "Q", "CQ", "P", "RES", "SOL", "DV", "RHS", "G0", "G1", "G2",
                  "V1", "V2", "HQ", "P1", "P2", "V3", "VT", "VCRIT", "OFF", "FROZEN",
                  "PIVOT", "LU_ACTIVE", "CHOICE"):
         values[name] = getattr(S, name)
@@ -351,10 +352,11 @@ from pedalboard.jit import kernel
 from pedalboard.circuit import devices as called
 from pedalboard.circuit.devices import INLINE_MODELS
 
-bjt_point, depletion, depletion_anchored, diode_point, jfet_point, junction, pnjlim = (
-    INLINE_MODELS[name] for name in ("bjt_point", "depletion", "depletion_anchored",
-                                     "diode_point", "jfet_point", "junction", "pnjlim"))
 from pedalboard.circuit.solver import _dot, _push
+
+bjt_point, depletion_anchored, jfet_point, junction, pnjlim = (
+    INLINE_MODELS[name]
+    for name in ("bjt_point", "depletion_anchored", "jfet_point", "junction", "pnjlim"))
 $IMPORT_GENERAL
 
 @kernel(error_model="numpy", _nrt=False)
