@@ -18,7 +18,6 @@ from engine_support import (
     JackServer,
     unique_server_name,
     wait_until,
-    without_xruns,
 )
 
 from pedalboard.engine import Engine
@@ -88,11 +87,8 @@ def _load(engine: Engine, chain, **options) -> None:
 def test_live_output_equals_offline_render(engine: Engine, probe: JackProbe, preset_file: Path) -> None:
     riff = (0.5 * guitar_riff(3.0, SAMPLE_RATE)).astype(np.float32)
 
-    def take() -> np.ndarray:
-        _load(engine, build_chain(read_preset(preset_file)), crossfade_ms=0.0)
-        return probe.play_and_record(riff, extra_frames=8192)
-
-    recording = without_xruns(engine, take)
+    _load(engine, build_chain(read_preset(preset_file)), crossfade_ms=0.0)
+    recording = probe.play_and_record(riff, extra_frames=8192)
     latency = engine.status()["latency_samples"]
     assert latency == 64  # the probe loop is one period; the chain adds none
     padded = np.concatenate([riff, np.zeros(8192, np.float32)])
@@ -129,29 +125,26 @@ def test_preset_switch_and_bypass_do_not_click(engine: Engine, probe: JackProbe)
     seconds = np.arange(SAMPLE_RATE * 3) / SAMPLE_RATE
     tone = (0.5 * np.sin(2 * np.pi * 220.0 * seconds)).astype(np.float32)
 
-    def take() -> np.ndarray:
-        _load(engine, build_chain(parse_preset(echo)), crossfade_ms=0.0)
-        # Switch presets and toggle bypass while the tone plays, from another
-        # thread as a footswitch would, at arbitrary moments inside a block.
-        sequences: list[int] = []
+    _load(engine, build_chain(parse_preset(echo)), crossfade_ms=0.0)
+    # Switch presets and toggle bypass while the tone plays, from another
+    # thread as a footswitch would, at arbitrary moments inside a block.
+    sequences: list[int] = []
 
-        def stomp() -> None:
-            time.sleep(0.8)
-            chain = build_chain(parse_preset(dry))
-            sequences.append(engine.load_chain(chain, crossfade_ms=10.0))
-            time.sleep(0.8)
-            sequences.append(engine.set_bypass("level", True))
-            time.sleep(0.4)
-            sequences.append(engine.set_bypass("level", False))
+    def stomp() -> None:
+        time.sleep(0.8)
+        chain = build_chain(parse_preset(dry))
+        sequences.append(engine.load_chain(chain, crossfade_ms=10.0))
+        time.sleep(0.8)
+        sequences.append(engine.set_bypass("level", True))
+        time.sleep(0.4)
+        sequences.append(engine.set_bypass("level", False))
 
-        thread = threading.Thread(target=stomp)
-        thread.start()
-        recording = probe.play_and_record(tone, extra_frames=2048)
-        thread.join()
-        assert len(sequences) == 3 and all(engine.applied_at(s) for s in sequences)
-        return recording
+    thread = threading.Thread(target=stomp)
+    thread.start()
+    recording = probe.play_and_record(tone, extra_frames=2048)
+    thread.join()
+    assert len(sequences) == 3 and all(engine.applied_at(s) for s in sequences)
 
-    recording = without_xruns(engine, take)
     body = recording[4096 : tone.shape[0]]
     # With spillover the echo's tail rings on over the dry preset, so the
     # output may move by as much as both presets' signals at once -- and no
@@ -170,24 +163,19 @@ def _energy_after_switch(engine: Engine, probe: JackProbe, spillover: bool) -> f
     burst[: frames // 4] = (0.5 * guitar_riff(0.25, SAMPLE_RATE)).astype(np.float32)
     signal_done = frames // 4 + 128
 
-    def take() -> np.ndarray:
-        _load(engine, build_chain(parse_preset(echo)), crossfade_ms=0.0)
+    _load(engine, build_chain(parse_preset(echo)), crossfade_ms=0.0)
 
-        def switch_when_the_burst_ends() -> None:
-            wait_until(lambda: probe.position >= signal_done, what="the burst")
-            chain = build_chain(parse_preset(dry))
-            engine.load_chain(chain, spillover=spillover, crossfade_ms=10.0)
+    def switch_when_the_burst_ends() -> None:
+        wait_until(lambda: probe.position >= signal_done, what="the burst")
+        chain = build_chain(parse_preset(dry))
+        engine.load_chain(chain, spillover=spillover, crossfade_ms=10.0)
 
-        probe.position = 0  # the probe is idle: forget where the last take ended
-        thread = threading.Thread(target=switch_when_the_burst_ends)
-        thread.start()
-        recording = probe.play_and_record(burst, extra_frames=0)
-        thread.join()
-        return recording
+    probe.position = 0  # the probe is idle: forget where the last take ended
+    thread = threading.Thread(target=switch_when_the_burst_ends)
+    thread.start()
+    recording = probe.play_and_record(burst, extra_frames=0)
+    thread.join()
 
-    # An xrun cannot fake or hide a tail here (the input is silent long before
-    # the window measured), so any take counts.
-    recording = take()
     # The echo repeats every 0.25 s: measure from 0.6 s (well after the switch).
     late = recording[int(0.6 * SAMPLE_RATE) :]
     return float(np.sqrt(np.mean(late.astype(np.float64) ** 2)))
@@ -253,11 +241,8 @@ def test_the_engine_follows_the_servers_period(tmp_path: Path, preset_file: Path
         wait_until(lambda: engine.backend.latency_updates > updates + 1, what="latency refresh")
         riff = (0.5 * guitar_riff(1.5, SAMPLE_RATE)).astype(np.float32)
 
-        def take() -> np.ndarray:
-            _load(engine, build_chain(read_preset(preset_file)), crossfade_ms=0.0)
-            return probe.play_and_record(riff, extra_frames=4096)
-
-        recording = without_xruns(engine, take)
+        _load(engine, build_chain(read_preset(preset_file)), crossfade_ms=0.0)
+        recording = probe.play_and_record(riff, extra_frames=4096)
         latency = engine.status()["latency_samples"]
         assert latency == 128
         offline = build_chain(read_preset(preset_file)).process(
