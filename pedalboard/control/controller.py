@@ -51,6 +51,9 @@ Listener = Callable[[dict[str, Any]], None]
 #: Sources whose commands get a reply: those wait until the change is committed.
 REPLYING_SOURCES = ("ctl", "api")
 DEFAULT_TEMPO_BPM = 120.0
+#: How long a change waits for the audio to apply it before the bookkeeping
+#: (a block is 1.3-21 ms; a stalled audio server must not stall the controller).
+CATCH_UP_S = 0.025
 
 
 class CommandError(PedalError):
@@ -272,8 +275,14 @@ class Controller:
 
     # ------------------------------------------------------------ helpers for commands
     def changed(self) -> None:
-        """Record a state change: new revision, live state queued for the store."""
+        """Record a state change: new revision, live state queued for the store.
+
+        The change reaches the audio first (see :meth:`Engine.wait_caught_up`);
+        the store and the chains built ahead follow."""
         self.revision += 1
+        catch_up = getattr(self.engine, "wait_caught_up", None)
+        if catch_up is not None:
+            catch_up(CATCH_UP_S)
         self._persist_live()
         self._prefetch_neighbours()
 

@@ -43,3 +43,35 @@ def test_neighbours_are_built_ahead_and_used_by_the_switch(data_dir) -> None:
         assert cache.ready() == ["p4"]
     finally:
         pedal.close()
+
+
+def test_a_switch_plays_before_the_bookkeeping_runs(data_dir) -> None:
+    """Saving the state and building the next chains hold the GIL in
+    stretches; they start only once the audio has applied the switch, so
+    they cannot delay the block that carries it."""
+    pedal = Pedal(data_dir, presets=PRESETS)
+    try:
+        c, engine = pedal.controller, pedal.engine
+        wait_for(c.prefetch.idle, what="the background builds")
+        seen: list[tuple[str, bool]] = []
+        store_set, want = c.store.set, c.prefetch.want
+
+        def caught_up() -> bool:
+            return engine.applied == engine._queue.submitted
+
+        def spy_set(*args, **kwargs):
+            seen.append(("store", caught_up()))
+            return store_set(*args, **kwargs)
+
+        def spy_want(*args, **kwargs):
+            seen.append(("prefetch", caught_up()))
+            return want(*args, **kwargs)
+
+        c.store.set, c.prefetch.want = spy_set, spy_want
+        for _ in range(5):
+            submitted = engine._queue.submitted
+            assert c.gesture("fs2", "press")["type"] == "ack"  # preset:next
+            assert engine._queue.submitted > submitted  # the switch went to the audio
+        assert seen == [("store", True), ("prefetch", True)] * 5
+    finally:
+        pedal.close()
