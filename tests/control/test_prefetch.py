@@ -47,8 +47,8 @@ def test_neighbours_are_built_ahead_and_used_by_the_switch(data_dir) -> None:
 
 def test_a_switch_plays_before_the_bookkeeping_runs(data_dir) -> None:
     """Saving the state and building the next chains hold the GIL in
-    stretches; they start only once the audio has applied the switch, so
-    they cannot delay the block that carries it."""
+    stretches; they start only once the audio has played the block that
+    applies the switch, so they cannot delay it."""
     pedal = Pedal(data_dir, presets=PRESETS)
     try:
         c, engine = pedal.controller, pedal.engine
@@ -56,8 +56,10 @@ def test_a_switch_plays_before_the_bookkeeping_runs(data_dir) -> None:
         seen: list[tuple[str, bool]] = []
         store_set, want = c.store.set, c.prefetch.want
 
-        def caught_up() -> bool:
-            return engine.applied == engine._queue.submitted
+        def caught_up() -> bool:  # every command applied, and its block played out
+            stamp = engine.applied_at(engine.applied)
+            return (engine.applied == engine._queue.submitted and stamp is not None
+                    and engine.status()["blocks"] > stamp[1])
 
         def spy_set(*args, **kwargs):
             seen.append(("store", caught_up()))
