@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from importlib import resources
 from pathlib import Path
 from typing import Annotated, Any
@@ -261,12 +261,16 @@ def write_preset_file(preset: Preset, path: str | Path) -> None:
 
 
 # ------------------------------------------------------------------ chains
-def build_chain(preset: Preset) -> Any:
-    """A ready :class:`pedalboard.chain.Chain` for a preset (not yet prepared)."""
+def build_chain(preset: Preset, pace: Callable[[], None] | None = None) -> Any:
+    """A ready :class:`pedalboard.chain.Chain` for a preset (not yet prepared).
+    ``pace()``, when given, is called before each slot is built (a builder
+    running beside live audio waits there for the audio's next gap)."""
     from pedalboard.chain import Chain
 
     chain = Chain()
     for node in preset.chain:
+        if pace is not None:
+            pace()
         chain.append(_build_slot(node, preset))
     if preset.tempo_bpm:
         chain.set_tempo(preset.tempo_bpm)

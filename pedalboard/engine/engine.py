@@ -526,12 +526,21 @@ class Engine:
         self._front = chain
         return self._submit(_CHAIN, chain, bool(spillover), fade_frames)
 
-    def prepare_chain(self, chain: Chain) -> Chain:
+    def prepare_chain(self, chain: Chain, pace: Callable[[], None] | None = None) -> Chain:
         """Prepare ``chain`` for this engine and load its kernels (off the audio
         thread), so that a later :meth:`load_chain` of it only queues the swap.
         The controller builds the chains of the presets a footswitch or a
-        program change can reach next this way, ahead of the switch."""
-        chain.prepare(self.sample_rate, self.channels, ENGINE_MAX_BLOCK)
+        program change can reach next this way, ahead of the switch, with
+        ``pace=engine.after_block``: each slot is prepared in a gap of the
+        audio (see :meth:`after_block`)."""
+        if pace is None:
+            chain.prepare(self.sample_rate, self.channels, ENGINE_MAX_BLOCK)
+        else:
+            for slot in chain.slots:
+                pace()
+                slot.prepare(self.sample_rate, self.channels, ENGINE_MAX_BLOCK)
+            chain.prepare(self.sample_rate, self.channels, ENGINE_MAX_BLOCK)  # prepared: quick
+            pace()
         self._warm(chain)
         with self._warmed_lock:
             self._warmed.add(chain)
@@ -607,6 +616,22 @@ class Engine:
             if time.monotonic() > deadline:
                 raise TimeoutError(f"engine command {sequence} not applied after {timeout_s} s")
             time.sleep(0.0005)
+
+    def after_block(self, timeout_s: float = 0.005) -> None:
+        """Return just after the audio finished a block (at once when it is not
+        running; at most ``timeout_s``).
+
+        Work done in small steps beside live audio calls this before each
+        step: the step then runs in the gap before the next callback instead
+        of making the callback wait for the GIL, or hand it over mid-block.
+        Building chains ahead without it, every xrun of 100 preset switches
+        on JACK fell inside a build (0.85 s of the 45 s run)."""
+        if not self._audio_up:
+            return
+        blocks = self._blocks
+        deadline = time.monotonic() + timeout_s
+        while self._blocks == blocks and time.monotonic() < deadline:
+            time.sleep(0.0001)  # sleeping releases the GIL to the callback
 
     def wait_caught_up(self, timeout_s: float = 0.025) -> bool:
         """Wait until the audio has applied every command submitted so far and

@@ -77,3 +77,31 @@ def test_a_switch_plays_before_the_bookkeeping_runs(data_dir) -> None:
         assert seen == [("store", True), ("prefetch", True)] * 5
     finally:
         pedal.close()
+
+
+def test_chains_built_ahead_are_built_in_the_gaps_of_the_audio(data_dir) -> None:
+    """Each slot is built and prepared just after a block ends, so the
+    builder's GIL holds fall between callbacks."""
+    pedal = Pedal(data_dir, presets=PRESETS)
+    try:
+        c, engine = pedal.controller, pedal.engine
+        wait_for(c.prefetch.idle, what="the background builds")
+        blocks = engine.status()["blocks"]
+        engine.after_block()
+        assert engine.status()["blocks"] > blocks  # it waited for a block to end
+
+        gaps: list[int] = []
+        after_block = engine.after_block
+
+        def spy() -> None:
+            after_block()
+            gaps.append(engine.status()["blocks"])
+
+        engine.after_block = spy
+        assert c.call("next_preset", "ctl")["type"] == "ack"
+        wait_for(c.prefetch.idle, what="the background builds")
+        # the new neighbour (p0 or p2 rebuilt): two slots built, two prepared, one warm-up
+        assert len(gaps) >= 5
+        assert gaps == sorted(gaps)
+    finally:
+        pedal.close()
