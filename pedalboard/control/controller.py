@@ -353,9 +353,10 @@ class Controller:
         self.chain = chain
 
     def _build_ahead(self, preset: Preset) -> Any:
-        pace = getattr(self.engine, "after_block", None)
-        chain = build_chain(preset, pace=pace)
-        return self.engine.prepare_chain(chain, pace=pace) if pace else self.engine.prepare_chain(chain)
+        pace = getattr(self.engine, "after_block", None)  # build in the audio's gaps
+        if pace is None:
+            return self.engine.prepare_chain(build_chain(preset))
+        return self.engine.prepare_chain(build_chain(preset, pace=pace), pace=pace)
 
     def _prefetch_neighbours(self) -> None:
         """Have the chains of the presets next to the current one (in the
