@@ -23,7 +23,7 @@ delayed by the effect's latency), so the live engine can report one figure.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any, Union
 
 import numpy as np
@@ -341,10 +341,15 @@ class Chain:
             slot.warm_up()
 
     # ------------------------------------------------------------ processing
-    def prepare(self, sample_rate: float, channels: int, max_block: int = MAX_BLOCK) -> None:
+    def prepare(self, sample_rate: float, channels: int, max_block: int = MAX_BLOCK,
+                pace: Callable[[], None] | None = None) -> None:
         """Allocate everything for a rate, channel count and largest block.
-        Call off the audio thread; ``process_inplace`` then allocates nothing."""
+        Call off the audio thread; ``process_inplace`` then allocates nothing.
+        ``pace()``, when given, is called before each slot is prepared (see
+        :meth:`pedalboard.engine.Engine.after_block`)."""
         for slot in self.slots:
+            if pace is not None:
+                pace()
             slot.prepare(sample_rate, channels, max_block)
         self._sample_rate = float(sample_rate)
         self._channels = int(channels)

@@ -533,14 +533,9 @@ class Engine:
         program change can reach next this way, ahead of the switch, with
         ``pace=engine.after_block``: each slot is prepared in a gap of the
         audio (see :meth:`after_block`)."""
-        if pace is None:
-            chain.prepare(self.sample_rate, self.channels, ENGINE_MAX_BLOCK)
-        else:
-            for slot in chain.slots:
-                pace()
-                slot.prepare(self.sample_rate, self.channels, ENGINE_MAX_BLOCK)
-            chain.prepare(self.sample_rate, self.channels, ENGINE_MAX_BLOCK)  # prepared: quick
-            pace()
+        chain.prepare(self.sample_rate, self.channels, ENGINE_MAX_BLOCK, pace=pace)
+        if pace is not None:
+            pace()  # the warm-up block in a gap of its own
         self._warm(chain)
         with self._warmed_lock:
             self._warmed.add(chain)
