@@ -11,6 +11,7 @@ APT_PACKAGES=(
   chromium icecast2
   fluidsynth timgm6mb-soundfont
   systemd  # systemd-analyze verifies deploy/pedal.service (tests/engine/test_deploy.py)
+  gcc libc6-dev python3-dev  # the generic circuit kernel compiled ahead of time (circuit/aot.py)
 )
 
 missing=()
@@ -36,7 +37,8 @@ if [ ! -f "$stamp" ]; then
   touch "$stamp"
 fi
 
-# Compile the DSP kernels into numba's cache now (a minute or two the first time,
+# Compile the generic circuit kernel ahead of time (an extension module, ~7 s,
+# so that no netlist ever waits for numba) and the DSP kernels into numba's cache now (a minute or two the first time,
 # 1-2 s when nothing changed): the effects', the generic circuit kernel and
 # every library netlist's own, so the pedal's first start and the first
 # circuit in a live chain do not wait for the compiler (a netlist from outside

@@ -3,11 +3,11 @@
 A generated kernel (:mod:`pedalboard.circuit.codegen`) is ~1.3x faster than
 the generic one but compiles per netlist: 3-13 s of CPU, holding the GIL.
 The generic kernel (:func:`pedalboard.circuit.solver.run_circuit`) is one
-for every circuit, compiled once per installation (``python -m
-pedalboard.effects.warm``). ``CircuitModel(..., kernel="auto")`` (the
-default) therefore takes the generated kernel only when numba's cache
-already holds its machine code (:func:`is_cached`); otherwise it runs on the
-generic kernel at once and :func:`compile_in_background` starts
+for every circuit, compiled once per installation, ahead of time
+(:mod:`pedalboard.circuit.aot`, by ``python -m pedalboard.effects.warm``).
+``CircuitModel(..., kernel="auto")`` (the default) therefore takes the
+generated kernel only when numba's cache already holds its machine code
+(:func:`is_cached`); otherwise it runs on the generic kernel at once and :func:`compile_in_background` starts
 
     python -m pedalboard.circuit.kernels JOBFILE
 
@@ -186,6 +186,7 @@ def settle(model: CircuitModel, background: bool = True) -> Callable[..., None]:
     """The kernel an ``"auto"`` model runs: its generated kernel when that is
     cached, else the generic one (the generated kernel then compiled in the
     background if ``background``). Sets ``model.kernel`` to the kind chosen."""
+    from pedalboard.circuit import aot
     from pedalboard.circuit.solver import run_circuit
 
     kernel = generated_kernel(model)
@@ -196,7 +197,7 @@ def settle(model: CircuitModel, background: bool = True) -> Callable[..., None]:
     model.kernel = "generic"
     if background:
         compile_in_background(model, kernel, sig)
-    return run_circuit
+    return aot.load() or run_circuit
 
 
 def wait_for(model: CircuitModel, timeout: float | None = None) -> bool:

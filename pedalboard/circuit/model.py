@@ -13,7 +13,9 @@ Kernel: ``kernel="auto"`` (the default) runs the circuit's generated kernel
 when numba's cache holds it, else the generic one at once while a background
 process compiles the generated one for next time
 (:mod:`pedalboard.circuit.kernels`); ``model.kernel`` says which it got.
-``"generated"`` waits for the compile, ``"generic"`` is the reference.
+``"generated"`` waits for the compile, ``"generic"`` is the reference: the
+installer's ahead-of-time build of it (:mod:`pedalboard.circuit.aot`) when
+present, else numba's JIT build.
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ from pathlib import Path
 
 import numpy as np
 
-from pedalboard.circuit import codegen, kernels, oversampling, solver
+from pedalboard.circuit import aot, codegen, kernels, oversampling, solver
 from pedalboard.circuit.compiler import CircuitSystem, discretize
 from pedalboard.circuit.dcop import operating_point, port_currents
 from pedalboard.circuit.devices import charge_free_diode
@@ -300,7 +302,7 @@ def _kernel_for(kind: str, system: CircuitSystem, port_info: np.ndarray,
     the same arguments. ``"auto"`` starts on the generic kernel; the finished
     model then picks (:func:`pedalboard.circuit.kernels.settle`)."""
     if kind in ("generic", "auto"):
-        return run_circuit
+        return aot.load() or run_circuit
     if kind != "generated":
         raise NetlistError(f"kernel must be 'auto', 'generated' or 'generic', not {kind!r}")
     return codegen.load_kernel(system.codes, np.asarray(system.port_starts, dtype=np.int64),

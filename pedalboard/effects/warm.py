@@ -42,20 +42,29 @@ def warm_all(echo: bool = True) -> int:
 
 
 def warm_circuits() -> int:
-    """Compile the generic circuit kernel and the generated kernel of every
-    library netlist (one kernel serves every oversampling factor and control
-    setting); returns the number that failed."""
+    """Compile the generic circuit kernel (ahead of time, and into numba's
+    cache as the fallback) and the generated kernel of every library netlist
+    (one kernel serves every oversampling factor and control setting);
+    returns the number that failed."""
     import numpy as np
 
+    from pedalboard.circuit import aot, solver
     from pedalboard.circuit.library import circuits_dir, list_netlists
     from pedalboard.circuit.model import CircuitModel
 
     failures = 0
-    for name, kernel in [(list_netlists()[0], "generic"),
+    try:
+        aot.build()
+    except Exception as error:  # the JIT-compiled generic kernel serves instead
+        failures += 1
+        print(f"warning: {error}", file=sys.stderr)
+    for name, kernel in [(list_netlists()[0], "jit"),
                          *((name, "generated") for name in list_netlists())]:
         try:
             model = CircuitModel.from_file(circuits_dir() / f"{name}.cir", oversample=1,
-                                           kernel=kernel)
+                                           kernel="generic" if kernel == "jit" else kernel)
+            if kernel == "jit":
+                model._kernel = solver.run_circuit
             model.process_block(np.zeros(4), np.zeros(4))
         except Exception as error:  # report every netlist, stop at none
             failures += 1

@@ -42,8 +42,9 @@ np.save(sys.argv[2], np.concatenate(blocks))
 model = effect.model
 kernel = model._kernel
 hits = sum(kernel.stats.cache_hits.values()) if hasattr(kernel, "stats") else -1
-print(json.dumps({"kernel": model.kernel, "generic": model._kernel.__name__ == "run_circuit"
-                  and model._kernel.py_func.__module__.endswith("solver"),
+from pedalboard.circuit import aot, solver
+print(json.dumps({"kernel": model.kernel,
+                  "generic": model._kernel is (aot.load() or solver.run_circuit),
                   "cache_hits": hits}))
 """
 
