@@ -12,7 +12,10 @@ oversampling, against a plain ``jack_thru`` (C) client on the same server in
 the same run. The two alternate in chunks of ``--chunk-seconds`` (so both
 meet the same load from whatever else the machine is doing) until each has
 run ``--minutes``. Targets: the engine's DSP load p99 under 50 % of the
-block, and an xrun rate no worse than ``jack_thru``'s.
+block, and an xrun rate no worse than ``jack_thru``'s. A third party takes
+its turn in every round for scale: ``jack_thru`` beside ``jack_cpu`` (C),
+which burns the engine's share of each period: the xruns any client doing
+that much work per cycle meets on this machine.
 
 **Comparisons** (``--seconds`` each; ``--no-comparisons`` skips them):
 
@@ -201,8 +204,12 @@ class Phase:
 
 
 def run_thru(server: Server, monitor: Monitor, seconds: float,
-             label: str = "jack_thru (C), baseline") -> Phase:
+             label: str = "jack_thru (C), baseline", cpu_percent: int = 0) -> Phase:
+    """``jack_thru`` alone, or with ``jack_cpu`` (C) burning ``cpu_percent`` of
+    every period beside it: a C client doing the engine's share of work."""
     thru = server.client("jack_thru")
+    burner = (server.client("jack_cpu", "-n", "burner", "-c", str(cpu_percent))
+              if cpu_percent > 0 else None)
     try:
         wait_for_ports(monitor, "jack_thru:input_1")
         monitor.connect("simple:output1", "jack_thru:input_1")
@@ -213,8 +220,10 @@ def run_thru(server: Server, monitor: Monitor, seconds: float,
         loads = monitor.stop_sampling()
         return Phase(label, seconds, monitor.xruns - before, loads)
     finally:
-        thru.terminate()
-        thru.wait(timeout=10)
+        for client in (thru, burner):
+            if client is not None:
+                client.terminate()
+                client.wait(timeout=10)
 
 
 class _Lateness:
@@ -308,11 +317,15 @@ def run_engine(server: Server, monitor: Monitor, seconds: float, backend: str, l
 
 
 def run_headline(server: Server, monitor: Monitor, minutes: float, chunk_s: float,
-                 preset: dict) -> tuple[Phase, Phase]:
-    """``jack_thru`` and the engine with ``preset``, alternating in chunks of
-    ``chunk_s`` until each ran ``minutes``: (thru, engine)."""
+                 preset: dict) -> tuple[Phase, Phase, Phase]:
+    """``jack_thru``, the engine with ``preset`` and ``jack_thru`` beside a
+    ``jack_cpu`` burning the engine's share of JACK's DSP load (the
+    difference of the two, from the first chunks), alternating in chunks of
+    ``chunk_s`` until each ran ``minutes``: (thru, engine, C at equal load)."""
     thru: Phase | None = None
     engine: Phase | None = None
+    loaded: Phase | None = None
+    percent = 0
     remaining = minutes * 60.0
     while remaining > 1e-6:
         length = min(chunk_s, remaining)
@@ -320,14 +333,21 @@ def run_headline(server: Server, monitor: Monitor, minutes: float, chunk_s: floa
         thru = part if thru is None else thru.merge(part)
         part = run_engine(server, monitor, length, "jack", "engine, six with circuits at 4x", preset)
         engine = part if engine is None else engine.merge(part)
+        if loaded is None:
+            share = float(np.mean(engine.jack_load)) - float(np.mean(thru.jack_load))
+            percent = int(min(99, max(1, round(share))))
+        part = run_thru(server, monitor, length,
+                        f"jack_thru + jack_cpu -c {percent} (C, the engine's share)", percent)
+        loaded = part if loaded is None else loaded.merge(part)
         remaining -= length
         print(f"  {minutes * 60.0 - remaining:.0f} s each: thru {thru.xruns} xruns, engine {engine.xruns} "
-              f"xruns, engine p99 {engine.block_load(99):.3f}", flush=True)
-    assert thru is not None and engine is not None
-    return thru, engine
+              f"xruns, C at {percent} % {loaded.xruns} xruns, engine p99 "
+              f"{engine.block_load(99):.3f}", flush=True)
+    assert thru is not None and engine is not None and loaded is not None
+    return thru, engine, loaded
 
 
-def verdict(thru: Phase, engine: Phase) -> list[str]:
+def verdict(thru: Phase, engine: Phase, loaded: Phase) -> list[str]:
     p99 = engine.block_load(99)
     load_ok = p99 < 0.5
     xrun_ok = engine.xruns_per_minute <= thru.xruns_per_minute
@@ -337,6 +357,9 @@ def verdict(thru: Phase, engine: Phase) -> list[str]:
         f"- xrun rate: engine **{engine.xruns_per_minute:.2f}/min** against `jack_thru` "
         f"**{thru.xruns_per_minute:.2f}/min** in the same run (target: no worse): "
         f"**{'met' if xrun_ok else 'missed'}**.",
+        f"- for scale: `jack_thru` beside a C client burning the engine's share of the "
+        f"period met **{loaded.xruns_per_minute:.2f}/min** in the same run "
+        f"(the engine {'no more' if engine.xruns <= loaded.xruns else 'more'}).",
     ]
 
 
@@ -353,7 +376,8 @@ TABLE_HEAD = [
 ]
 
 
-def report(headline: tuple[Phase, Phase] | None, phases: list[Phase], args: argparse.Namespace) -> str:
+def report(headline: tuple[Phase, Phase, Phase] | None, phases: list[Phase],
+           args: argparse.Namespace) -> str:
     cpu = platform.processor() or platform.machine()
     command = (f"benchmarks/bench_engine.py --minutes {args.minutes:g} "
                f"--chunk-seconds {args.chunk_seconds:g} --seconds {args.seconds:g}"
@@ -373,19 +397,22 @@ def report(headline: tuple[Phase, Phase] | None, phases: list[Phase], args: argp
         "",
     ]
     if headline is not None:
-        thru, engine = headline
+        thru, engine, loaded = headline
         lines += [
             "## The issue's measurement",
             "",
             f"The six-effect chain: {describe(six_effect_preset(circuits=True))}; "
-            f"{thru.seconds / 60:g} minutes each for the engine and for `jack_thru`, alternating in "
-            f"{args.chunk_seconds:g} s chunks on the same server.",
+            f"{thru.seconds / 60:g} minutes each for the engine, for `jack_thru`, and for "
+            "`jack_thru` beside `jack_cpu` (C, from JACK's example clients) burning the "
+            "engine's share of every period (the difference of their JACK DSP loads in the "
+            f"first chunks), alternating in {args.chunk_seconds:g} s chunks on the same server.",
             "",
-            *verdict(thru, engine),
+            *verdict(thru, engine, loaded),
             "",
             *TABLE_HEAD,
             thru.row(),
             engine.row(),
+            loaded.row(),
             "",
         ]
     if phases:
@@ -442,7 +469,7 @@ def main() -> None:
     server = Server()
     monitor = Monitor(server)
     feeder = server.client("jack_simple_client", "simple", server.name)
-    headline: tuple[Phase, Phase] | None = None
+    headline: tuple[Phase, Phase, Phase] | None = None
     phases: list[Phase] = []
     try:
         wait_for_ports(monitor, "simple:output1")
@@ -450,7 +477,7 @@ def main() -> None:
             monitor.client.disconnect("simple:output1", port)
         if args.minutes > 0:
             headline = run_headline(server, monitor, args.minutes, args.chunk_seconds, circuits)
-            print(*TABLE_HEAD, headline[0].row(), headline[1].row(), *verdict(*headline),
+            print(*TABLE_HEAD, *(phase.row() for phase in headline), *verdict(*headline),
                   sep="\n", flush=True)
         if not args.no_comparisons:
             phases.append(run_thru(server, monitor, seconds))

@@ -310,13 +310,14 @@ def kernel_source(codes: np.ndarray, starts: np.ndarray, rows: np.ndarray,
                                + [f"x[{i}] = a{i}" for i in range(NX)] + [f"y = a{NX}"], 4),
         "K": K, "NX": NX, "KC": KC,
         "MAXIT": S.MAX_ITERATIONS, "TOL": lit(S.STEP_TOLERANCE_VOLTS),
+        "QUIET_MOVE": lit(S.QUIET_MOVE_VOLTS),
         "FP": _fingerprint(), "ND": len(devices),
         "CORE_EVAL": _block(core_eval, 6), "ALL_EVAL": _block(all_eval, 6),
         "ACCEPT": _block(accept, 7),
         "FROZEN_CURRENTS": _block(frozen_currents, 5),
     }
     for name in ("V", "CUR", "Q", "CQ", "P", "RES", "SOL", "DV", "RHS", "G0", "G1", "G2",
-                 "V1", "V2", "HQ", "P1", "P2", "V3", "VT", "VCRIT", "OFF", "FROZEN",
+                 "V1", "V2", "HQ", "P1", "P2", "V3", "VT", "VCRIT", "OFF", "QUIET", "FROZEN",
                  "PIVOT", "LU_ACTIVE", "CHOICE"):
         values[name] = getattr(S, name)
     if KC <= UNROLLED_SOLVE_PORTS:
@@ -485,8 +486,10 @@ $LINEAR_SOLVE
                                 limited = True
                             vec[$DV, a] = new - old
                             vec[$V, a] = new
-                            if abs(new - old) > largest:
-                                largest = abs(new - old)
+                            move = abs(new - old)
+                            if move > largest and (move >= $QUIET_MOVE
+                                                   or max(old, new) >= port_info[a, $QUIET]):
+                                largest = move
                         if diverged:
                             break
                         if not limited and largest < $TOL:

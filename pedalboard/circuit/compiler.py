@@ -110,6 +110,7 @@ class CircuitSystem:
                                                                dev.PARAMS_PER_DEVICE))
         self.port_vt = np.array([vt for d in self.devices for vt in d.port_vt])
         self.port_vcrit = np.array([vc for d in self.devices for vc in d.port_vcrit])
+        self.port_quiet = np.array([q for d in self.devices for q in d.port_quiet])
         self.output = netlist.output_node
         if self.output not in nodes:
             raise NetlistError(f"{netlist.path}: output node {self.output!r} is not connected")

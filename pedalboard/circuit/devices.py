@@ -131,6 +131,10 @@ class NonlinearDevice:
     params: np.ndarray
     port_vt: list[float] = field(default_factory=list)  # n*Vt per port (limiting)
     port_vcrit: list[float] = field(default_factory=list)
+    #: Per port, the voltage below which its junction conducts under
+    #: :data:`QUIET_AMPS` (its exponentials are then all but linear: see
+    #: :func:`quiet_volts`); -inf where a port's current is not that kind.
+    port_quiet: list[float] = field(default_factory=list)
 
 
 Expansion = tuple[list[Primitive], NonlinearDevice | None]
@@ -193,6 +197,20 @@ def _vcrit(nvt: float, saturation_amps: float) -> float:
     return nvt * math.log(nvt / (math.sqrt(2.0) * saturation_amps))
 
 
+#: A junction carrying less than this is *quiet*: Newton need not confirm
+#: its voltage (:data:`pedalboard.circuit.solver.QUIET_MOVE_VOLTS`).
+QUIET_AMPS = 1e-10
+
+
+def quiet_volts(nvt: float, saturation_amps: float) -> float:
+    """The voltage below which ``saturation_amps * exp(v / nvt)`` is under
+    :data:`QUIET_AMPS`. Below it a Newton step of ``s`` leaves a current
+    error of at most ~ (s / nvt)^2 / 2 * QUIET_AMPS: a reverse-biased
+    junction's voltage is right after one step whatever it moved, because
+    its current is linear there."""
+    return nvt * math.log(QUIET_AMPS / saturation_amps)
+
+
 def diode(element: Element, value: float | None) -> Expansion:
     assert element.model is not None
     p = element.model.params
@@ -210,7 +228,7 @@ def diode(element: Element, value: float | None) -> Expansion:
     row[D_INV_NVT] = 1.0 / nvt
     row[D_DEP:D_DEP + DEP_WIDTH] = depletion_constants(cjo, vj, m, fc, f1, f2)
     device = NonlinearDevice(element.name, DIODE, [(inner, cathode)], row, [nvt],
-                             [_vcrit(nvt, i_s)])
+                             [_vcrit(nvt, i_s)], [quiet_volts(nvt, i_s)])
     return prims, device
 
 
@@ -240,8 +258,11 @@ def bjt(element: Element, value: float | None) -> Expansion:
     row[Q_DEP_E:Q_DEP_E + DEP_WIDTH] = depletion_constants(cje, vje, mje, fc, f1e, f2e)
     row[Q_DEP_C:Q_DEP_C + DEP_WIDTH] = depletion_constants(cjc, vjc, mjc, fc, f1c, f2c)
     ports = [(bi, ei), (bi, ci)] if element.model.kind == "npn" else [(ei, bi), (ci, bi)]
+    # each junction's exponential drives the collector and the base current
+    loudest = i_s * (1.0 + max(1.0 / bf, 1.0 / br))
     device = NonlinearDevice(element.name, BJT, ports, row, [nf, nr],
-                             [_vcrit(nf, i_s), _vcrit(nr, i_s)])
+                             [_vcrit(nf, i_s), _vcrit(nr, i_s)],
+                             [quiet_volts(nf, loudest), quiet_volts(nr, loudest)])
     return prims, device
 
 
@@ -257,7 +278,9 @@ def jfet(element: Element, value: float | None) -> Expansion:
     row[J_INV_NVT] = 1.0 / nvt
     ports = [(g, s), (g, d)] if element.model.kind == "njf" else [(s, g), (d, g)]
     vcrit = _vcrit(nvt, i_s)
-    return [], NonlinearDevice(element.name, JFET, ports, row, [nvt, nvt], [vcrit, vcrit])
+    # the channel current is square-law in the gate voltages: never quiet
+    return [], NonlinearDevice(element.name, JFET, ports, row, [nvt, nvt], [vcrit, vcrit],
+                               [-math.inf, -math.inf])
 
 
 #: Element letter -> expansion; adding an element type starts here.

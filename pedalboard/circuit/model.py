@@ -273,16 +273,18 @@ def _variable_parts(system: CircuitSystem, sample_rate_hz: float) -> VariablePar
 
 def _port_tables(system: CircuitSystem) -> tuple[np.ndarray, np.ndarray]:
     """Per-port data for the kernel: (n*Vt, critical voltage, freeze
-    threshold) and (first port of its device, last+1, device index).
+    threshold, quiet voltage) and (first port of its device, last+1, device
+    index).
 
     Only a diode without junction or transit-time charge may be frozen (see
     :mod:`pedalboard.circuit.solver`): its current is then a pure
     exponential, ``-IS`` to double precision below the threshold."""
     k = system.num_ports
-    info = np.zeros((k, 3))
+    info = np.zeros((k, solver.PORT_INFO_COLUMNS))
     ints = np.zeros((k, 3), dtype=np.int64)
     info[:, solver.VT] = system.port_vt
     info[:, solver.VCRIT] = system.port_vcrit
+    info[:, solver.QUIET] = system.port_quiet if k else 0.0
     info[:, solver.OFF] = -np.inf
     for d, start in enumerate(system.port_starts):
         device = system.devices[d]

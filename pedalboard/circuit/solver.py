@@ -13,6 +13,11 @@ product (see :func:`fuse`).
 **Newton.** It limits junction voltages as SPICE does (pnjlim) and stops
 when a step that was not limited moved no port by more than
 :data:`STEP_TOLERANCE_VOLTS` (1 mV), without a further solve to confirm it.
+A *quiet* port does not count while it moves less than
+:data:`QUIET_MOVE_VOLTS`: a junction below ``port_info[:, QUIET]``
+(carrying under ``devices.QUIET_AMPS``, 0.1 nA: a transistor's
+reverse-biased collector junction) has a current linear to ~1e-11 A, so
+the step already put it where the linear network wants it.
 Newton converges quadratically: the voltage error left after a step ``s`` is
 ~ s^2 / (2 n Vt), ~20 uV for s = 1 mV, and the currents and charges are then
 moved to the final voltages to first order (along the Jacobian the step was
@@ -99,8 +104,15 @@ SCRATCH_ROWS = DEVICE_ROWS + 9
 #: none yet).
 V1, V2, HQ, P1, P2, V3, AI, AM = range(8)
 HISTORY_ROWS = 8
-#: Columns of ``port_info`` (float): n*Vt, critical voltage, freeze threshold.
-VT, VCRIT, OFF = range(3)
+#: Columns of ``port_info`` (float): n*Vt, critical voltage, freeze
+#: threshold, quiet voltage (below it the junction carries under
+#: devices.QUIET_AMPS; -inf for a port that is never quiet).
+VT, VCRIT, OFF, QUIET = range(4)
+PORT_INFO_COLUMNS = 4
+#: A quiet port's move does not hold Newton back while it stays under this:
+#: its current is linear to ~1e-11 A there (devices.quiet_volts), and its
+#: depletion charge's curvature over 10 mV costs ~1e-11 A at 4x.
+QUIET_MOVE_VOLTS = 0.01
 #: Columns of ``port_int`` (int): first and last+1 port of the port's device, device index.
 LO, HI, DEV = range(3)
 #: Rows of ``marks`` (int, k+1 columns): frozen flag by port, active ports
@@ -345,7 +357,8 @@ def _residual_and_jacobian_active(n: int, F: np.ndarray, port_int: np.ndarray,
 @inline
 def _newton_update(n: int, port_info: np.ndarray, vec: np.ndarray, marks: np.ndarray) -> float:
     """Apply the Newton step ``vec[SOL]`` with junction limiting; returns the
-    largest move, ``inf`` if a port was limited, -1 if the step diverged."""
+    largest move that counts for convergence (a quiet port's small one does
+    not), ``inf`` if a port was limited, -1 if the step diverged."""
     limited = False
     largest = 0.0
     for a in range(n):
@@ -359,7 +372,9 @@ def _newton_update(n: int, port_info: np.ndarray, vec: np.ndarray, marks: np.nda
             limited = True
         vec[DV, r] = new - old
         vec[V, r] = new
-        largest = max(largest, abs(new - old))
+        move = abs(new - old)
+        if move > largest and (move >= QUIET_MOVE_VOLTS or max(old, new) >= port_info[r, QUIET]):
+            largest = move
     return math.inf if limited else largest
 
 
