@@ -479,12 +479,14 @@ def main() -> None:
             headline = run_headline(server, monitor, args.minutes, args.chunk_seconds, circuits)
             print(*TABLE_HEAD, *(phase.row() for phase in headline), *verdict(*headline),
                   sep="\n", flush=True)
+            write(args.out, report(headline, phases, args))  # kept should a later phase hang
         if not args.no_comparisons:
             phases.append(run_thru(server, monitor, seconds))
             print(phases[-1].row(), flush=True)
             for label, length, backend, preset, interval, work in plan:
                 phases.append(run_engine(server, monitor, length, backend, label, preset, interval, work))
                 print(phases[-1].row(), flush=True)
+                write(args.out, report(headline, phases, args))
     finally:
         if "sounddevice" in sys.modules:  # PortAudio must let go of JACK before the server stops
             sys.modules["sounddevice"]._terminate()
@@ -492,9 +494,13 @@ def main() -> None:
         feeder.wait(timeout=10)
         monitor.close()
         server.stop()
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(report(headline, phases, args), encoding="utf-8")
+    write(args.out, report(headline, phases, args))
     print(f"wrote {args.out}")
+
+
+def write(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text, encoding="utf-8")
 
 
 if __name__ == "__main__":

@@ -41,8 +41,14 @@ class JackServer:
                  "-d", "dummy", "-r", str(SAMPLE_RATE), "-p", str(self.period)],
                 stdout=log, stderr=subprocess.STDOUT)
         env = {**os.environ, "JACK_DEFAULT_SERVER": self.name}
-        subprocess.run(["jack_wait", "-w", "-t", "10"], env=env, check=True,
-                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        waited = subprocess.run(["jack_wait", "-w", "-t", "10"], env=env,
+                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        if waited.returncode != 0:
+            told = self.log.read_text(errors="replace")
+            hint = ("\n(JACK's shared-memory registry is full of servers that were killed; "
+                    "with no jackd running: rm -rf /dev/shm/jack*)"
+                    if "Too many servers" in told else "")
+            raise RuntimeError(f"jackd {self.name} did not start:\n{told[-2000:]}{hint}")
 
     def kill(self) -> None:
         process, self.process = self.process, None
