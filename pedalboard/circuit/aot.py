@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import functools
 import hashlib
 import importlib.machinery
 import importlib.util
@@ -46,7 +47,7 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["build", "compiled_dir", "load", "module_name"]
+__all__ = ["build", "compiled_dir", "generic_kernel", "load", "module_name"]
 
 #: The environment variable that moves the compiled kernel's folder.
 DIR_VARIABLE = "PEDAL_KERNEL_DIR"
@@ -72,17 +73,23 @@ def _cpu_name() -> str:
         return platform.machine()
 
 
+@functools.cache
+def _build_inputs() -> bytes:
+    """The kernel's sources and the versions it is compiled with: read once
+    per process (every model build asks for the module's name)."""
+    from importlib.metadata import version
+
+    here = Path(__file__).parent
+    parts = [(here / name).read_bytes() for name in SOURCES]
+    parts += [part.encode() for part in (version("numba"), np.__version__, sys.version)]
+    return b"\0".join(parts)
+
+
 def module_name() -> str:
     """``generic_kernel_<digest>``: the digest covers the kernel's sources and
     the versions and CPU the machine code is only valid for."""
-    digest = hashlib.sha256()
-    here = Path(__file__).parent
-    for name in SOURCES:
-        digest.update((here / name).read_bytes())
-    from importlib.metadata import version
-
-    for part in (version("numba"), np.__version__, sys.version, _cpu_name()):
-        digest.update(part.encode())
+    digest = hashlib.sha256(_build_inputs())
+    digest.update(_cpu_name().encode())
     return f"generic_kernel_{digest.hexdigest()[:16]}"
 
 
@@ -102,6 +109,14 @@ def load(directory: Path | None = None) -> Callable[..., None] | None:
         if key not in _LOADED:
             _LOADED[key] = _import(_module_file(directory, name), name)
         return _LOADED[key]
+
+
+def generic_kernel() -> Callable[..., None]:
+    """The generic kernel a model runs: the ahead-of-time build when there is
+    one, else numba's JIT-compiled :func:`pedalboard.circuit.solver.run_circuit`."""
+    from pedalboard.circuit.solver import run_circuit
+
+    return load() or run_circuit
 
 
 def _import(path: Path, name: str) -> Callable[..., None] | None:

@@ -7,7 +7,8 @@ for every circuit, compiled once per installation, ahead of time
 (:mod:`pedalboard.circuit.aot`, by ``python -m pedalboard.effects.warm``).
 ``CircuitModel(..., kernel="auto")`` (the default) therefore takes the
 generated kernel only when numba's cache already holds its machine code
-(:func:`is_cached`); otherwise it runs on the generic kernel at once and :func:`compile_in_background` starts
+(:func:`is_cached`); otherwise it runs on the generic kernel at once and
+:func:`compile_in_background` starts
 
     python -m pedalboard.circuit.kernels JOBFILE
 
@@ -187,7 +188,6 @@ def settle(model: CircuitModel, background: bool = True) -> Callable[..., None]:
     cached, else the generic one (the generated kernel then compiled in the
     background if ``background``). Sets ``model.kernel`` to the kind chosen."""
     from pedalboard.circuit import aot
-    from pedalboard.circuit.solver import run_circuit
 
     kernel = generated_kernel(model)
     sig = signature(model)
@@ -197,7 +197,7 @@ def settle(model: CircuitModel, background: bool = True) -> Callable[..., None]:
     model.kernel = "generic"
     if background:
         compile_in_background(model, kernel, sig)
-    return aot.load() or run_circuit
+    return aot.generic_kernel()
 
 
 def wait_for(model: CircuitModel, timeout: float | None = None) -> bool:

@@ -31,7 +31,7 @@ from pedalboard.circuit.compiler import CircuitSystem, discretize
 from pedalboard.circuit.dcop import operating_point, port_currents
 from pedalboard.circuit.devices import charge_free_diode
 from pedalboard.circuit.netlist import ControlSpec, Netlist, NetlistError, parse_netlist
-from pedalboard.circuit.solver import HISTORY_ROWS, SCRATCH_ROWS, fuse, run_circuit
+from pedalboard.circuit.solver import HISTORY_ROWS, SCRATCH_ROWS, fuse
 from pedalboard.circuit.variable import VariableParts
 
 __all__ = ["CircuitModel", "ControlSpec"]
@@ -284,7 +284,7 @@ def _port_tables(system: CircuitSystem) -> tuple[np.ndarray, np.ndarray]:
     ints = np.zeros((k, 3), dtype=np.int64)
     info[:, solver.VT] = system.port_vt
     info[:, solver.VCRIT] = system.port_vcrit
-    info[:, solver.QUIET] = system.port_quiet if k else 0.0
+    info[:, solver.QUIET] = system.port_quiet
     info[:, solver.OFF] = -np.inf
     for d, start in enumerate(system.port_starts):
         device = system.devices[d]
@@ -304,7 +304,7 @@ def _kernel_for(kind: str, system: CircuitSystem, port_info: np.ndarray,
     the same arguments. ``"auto"`` starts on the generic kernel; the finished
     model then picks (:func:`pedalboard.circuit.kernels.settle`)."""
     if kind in ("generic", "auto"):
-        return aot.load() or run_circuit
+        return aot.generic_kernel()
     if kind != "generated":
         raise NetlistError(f"kernel must be 'auto', 'generated' or 'generic', not {kind!r}")
     return codegen.load_kernel(system.codes, np.asarray(system.port_starts, dtype=np.int64),

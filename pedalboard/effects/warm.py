@@ -58,13 +58,15 @@ def warm_circuits() -> int:
     except Exception as error:  # not fatal: the JIT-compiled generic kernel serves instead
         print(f"warning: {error}\n(a new netlist will wait ~9 s for numba the first time)",
               file=sys.stderr)
-    for name, kernel in [(list_netlists()[0], "jit"),
-                         *((name, "generated") for name in list_netlists())]:
+    # the generic kernel's JIT build too: the fallback should the ahead-of-time one be missing
+    jobs = [(list_netlists()[0], "generic", solver.run_circuit),
+            *((name, "generated", None) for name in list_netlists())]
+    for name, kind, kernel in jobs:
         try:
             model = CircuitModel.from_file(circuits_dir() / f"{name}.cir", oversample=1,
-                                           kernel="generic" if kernel == "jit" else kernel)
-            if kernel == "jit":
-                model._kernel = solver.run_circuit
+                                           kernel=kind)
+            if kernel is not None:
+                model._kernel = kernel
             model.process_block(np.zeros(4), np.zeros(4))
         except Exception as error:  # report every netlist, stop at none
             failures += 1

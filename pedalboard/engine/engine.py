@@ -116,7 +116,6 @@ class _Spill:
         self.frames_left = 0
 
 
-
 def _freeze_heap() -> None:
     """Collect once, then put every object alive now out of the cyclic
     collector's reach until :meth:`Engine.stop` (``gc.unfreeze``).
@@ -134,6 +133,7 @@ def _freeze_heap() -> None:
     freeze, 2 xruns (jack_thru 3) with it."""
     gc.collect()
     gc.freeze()
+
 
 class Engine:
     """Runs a chain on live audio; see the module docstring for the threads."""

@@ -42,9 +42,9 @@ np.save(sys.argv[2], np.concatenate(blocks))
 model = effect.model
 kernel = model._kernel
 hits = sum(kernel.stats.cache_hits.values()) if hasattr(kernel, "stats") else -1
-from pedalboard.circuit import aot, solver
+from pedalboard.circuit import aot
 print(json.dumps({"kernel": model.kernel,
-                  "generic": model._kernel is (aot.load() or solver.run_circuit),
+                  "generic": model._kernel is aot.generic_kernel(),
                   "cache_hits": hits}))
 """
 
