@@ -89,6 +89,10 @@ class CircuitModel:
         self._port_info, self._port_int = _port_tables(system)
         self._variable = _variable_parts(system, self.oversample * self.sample_rate)
         self._mats = list(self.matrices_for(self._values))
+        # Wp and Ws transposed, for the generated kernels (codegen._products),
+        # and views of them shaped like Wp and Ws, to write through.
+        self._transposed = (self._mats[0].T.copy(), self._mats[1].T.copy())
+        self._transposed_views = (self._transposed[0].T, self._transposed[1].T)
         nx = self._mats[1].shape[0] - 1
         self.kernel = kernel
         self._kernel = _kernel_for(kernel, system, self._port_info, nx)
@@ -161,6 +165,20 @@ class CircuitModel:
         """Copy precomputed matrices into the live ones (no allocation)."""
         for live, new in zip(self._mats, arrays, strict=True):
             live[...] = new
+        for live, new in zip(self._transposed_views, arrays[:2], strict=True):
+            live[...] = new
+
+    @property
+    def _kernel(self) -> Callable[..., None]:
+        """The kernel :meth:`process_block` calls (assigned: also the layout
+        of ``Wp`` and ``Ws`` it is given, see :attr:`kernel_matrices`)."""
+        return self._kernel_fn
+
+    @_kernel.setter
+    def _kernel(self, kernel: Callable[..., None]) -> None:
+        self._kernel_fn = kernel
+        self.kernel_matrices = (self._transposed if getattr(kernel, "reads_transposed", False)
+                                else (self._mats[0], self._mats[1]))
 
     def set_control(self, name: str, value: float) -> None:
         """Move a control; the next processed sample uses the new value."""
@@ -217,7 +235,8 @@ class CircuitModel:
                       live_steps: int = -1) -> None:
         """Streaming: float64 in -> float64 out (delayed by :attr:`latency`).
         Allocates nothing; this is what the real-time effect calls."""
-        Wp, Ws, F = self._mats
+        Wp, Ws = self.kernel_matrices
+        F = self._mats[2]
         s = self._state
         r = self.resampler
         self._kernel(volts_in, volts_out, Wp, Ws, F, self._codes, self._starts, self._rows,
