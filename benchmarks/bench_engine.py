@@ -37,6 +37,7 @@ JACK-Client backend how late the callback started after its cycle began
 from __future__ import annotations
 
 import argparse
+import math
 import os
 import platform
 import subprocess
@@ -390,13 +391,17 @@ def verdict(thru: Phase, engine: Phase, loaded: Phase) -> list[str]:
                f"{SIGNIFICANCE:g} would be needed to call the engine worse)")
     else:
         how = f"missed (one-sided exact test p = {p_value:.3f})"
+    if math.isfinite(ratio_high):
+        bound = (f"The 95 % upper bound of the engine's rate: {ratio_high:.2f}x `jack_thru`'s "
+                 "(longer runs narrow it).")
+    else:
+        bound = "`jack_thru` had none: no bound on the ratio."
     return [
         f"- DSP load p99: **{100 * p99:.1f} %** of the block (target under 50 %): "
         f"**{'met' if load_ok else 'missed'}**.",
         f"- xrun rate: engine **{engine.xruns_per_minute:.2f}/min** ({engine.xruns}) against "
         f"`jack_thru` **{thru.xruns_per_minute:.2f}/min** ({thru.xruns}) in the same run "
-        f"(target: no worse): **{how}**. The 95 % upper bound of the engine's rate: "
-        f"{ratio_high:.2f}x `jack_thru`'s (longer runs narrow it).",
+        f"(target: no worse): **{how}**. {bound}",
         f"- for scale: `jack_thru` beside a C client burning the engine's share of the "
         f"period met **{loaded.xruns_per_minute:.2f}/min** in the same run "
         f"(the engine {'no more' if engine.xruns <= loaded.xruns else 'more'}).",
